@@ -1,0 +1,95 @@
+# haproxy-peers-lab: every command the README, CI and the tests use.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV     := .venv
+# Debian release of the lab and of `make image`: trixie (13) or bookworm (12).
+DEBIAN   ?= trixie
+# Vagrant provider of `make lab`: docker, libvirt or virtualbox.
+PROVIDER ?= docker
+IMAGE_REPO := haproxy-peers-lab/debian
+
+# The project's tools come first on PATH (Vagrant runs ansible-playbook from it).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
+
+# --- set-up -----------------------------------------------------------------
+
+.PHONY: deps
+deps: host-packages venv docker-engine ## Install what is missing: Debian packages, .venv, a running Docker engine
+
+.PHONY: host-packages
+host-packages:
+	@scripts/install-host-packages
+
+.PHONY: venv
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	@touch $@
+
+.PHONY: docker-engine
+docker-engine:
+	@scripts/ensure-docker
+
+.PHONY: image
+image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN=trixie|bookworm); skipped when present
+	@images/docker/build $(DEBIAN)
+
+# --- the lab ----------------------------------------------------------------
+
+.PHONY: lab
+lab: deps ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
+ifeq ($(PROVIDER),docker)
+	@images/docker/build $(DEBIAN)
+endif
+	@LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up $(PROVIDER)
+
+.PHONY: provision
+provision: venv ## Run playbooks/site.yml against the running lab again
+	ansible-playbook playbooks/site.yml
+
+.PHONY: lab-down
+lab-down: ## Destroy the lab and every container and network it made
+	@scripts/lab-down
+
+# --- checks -----------------------------------------------------------------
+
+.PHONY: lint
+lint: venv ## yamllint, ansible-lint (production profile), ruff
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+
+.PHONY: unit
+unit: venv ## Unit tests of the Python code and of the rendered configuration
+	pytest tests
+
+.PHONY: test-docker
+test-docker: deps ## Molecule docker scenario on both Debian releases
+	@$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm
+	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
+
+.PHONY: molecule-docker
+molecule-docker: deps
+	@images/docker/build $(DEBIAN)
+	LAB_DEBIAN=$(DEBIAN) molecule test -s docker
+
+.PHONY: test-quick
+test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
+	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
+
+.PHONY: test
+test: lint unit test-docker ## Everything CI runs

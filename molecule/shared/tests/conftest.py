@@ -1,0 +1,115 @@
+"""Fixtures shared by every Molecule scenario's tests: the lab as Molecule built it.
+
+Hosts, groups and private addresses come from Molecule's inventory, so the
+same tests run against containers and against VMs. Requests go from the test
+machine straight to the load balancers' private addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+from peerlab.lab import LoadBalancer
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+ANSIBLE = AnsibleRunner(INVENTORY)
+PROJECT_DIR = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+EPHEMERAL_DIR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+
+LB_NAMES = sorted(ANSIBLE.get_hosts("loadbalancers"))
+WEB_NAMES = sorted(ANSIBLE.get_hosts("web"))
+
+# Where the side effect before a reload records what the verify after compares.
+BEFORE_RELOAD = EPHEMERAL_DIR / "before-reload.json"
+
+
+def host(name: str) -> testinfra.host.Host:
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+
+def private_ip(name: str) -> str:
+    return ANSIBLE.get_variables(name)["private_ip"]
+
+
+def load_balancer(name: str) -> LoadBalancer:
+    target = host(name)
+
+    def run(command: str) -> str:
+        with target.sudo():
+            return target.check_output(command)
+
+    return LoadBalancer(name=name, url=f"http://{private_ip(name)}/", run=run)
+
+
+@pytest.fixture(scope="session")
+def lbs() -> list[LoadBalancer]:
+    return [load_balancer(name) for name in LB_NAMES]
+
+
+@pytest.fixture(scope="session")
+def lb1(lbs: list[LoadBalancer]) -> LoadBalancer:
+    return lbs[0]
+
+
+@pytest.fixture(scope="session")
+def lb2(lbs: list[LoadBalancer]) -> LoadBalancer:
+    return lbs[1]
+
+
+@pytest.fixture(scope="session")
+def web_hosts() -> list[testinfra.host.Host]:
+    return [host(name) for name in WEB_NAMES]
+
+
+@pytest.fixture(scope="session")
+def lb_hosts() -> list[testinfra.host.Host]:
+    return [host(name) for name in LB_NAMES]
+
+
+@pytest.fixture(scope="session")
+def lb_ips() -> dict[str, str]:
+    return {name: private_ip(name) for name in LB_NAMES}
+
+
+@pytest.fixture(scope="session")
+def web_ips() -> list[str]:
+    return [private_ip(name) for name in WEB_NAMES]
+
+
+@pytest.fixture(scope="session")
+def site_playbook():
+    """Run playbooks/site.yml against the lab with extra variables; return the result."""
+    playbook_bin = Path(sys.executable).with_name("ansible-playbook")
+
+    def run(extra_vars: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                str(playbook_bin),
+                "-i",
+                INVENTORY,
+                str(PROJECT_DIR / "playbooks" / "site.yml"),
+                "--extra-vars",
+                json.dumps(extra_vars),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            # Molecule forces colour for its own runs; the tests read plain text.
+            env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def before_reload_path() -> Path:
+    return BEFORE_RELOAD

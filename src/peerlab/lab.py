@@ -1,0 +1,47 @@
+"""The load balancers of a lab, however they are reached."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from peerlab.runtime import Runner
+from peerlab.sync import wait_synced
+
+PEERS_SECTION = "haproxy-peers"
+STICK_TABLE = "back-session"
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """One HAProxy of the pair: its peer name, its HTTP entry point, a way to run commands."""
+
+    name: str
+    url: str
+    run: Runner
+
+    def systemctl(self, action: str) -> None:
+        self.run(f"systemctl {action} haproxy")
+
+
+def wait_all_synced(
+    lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: float = 60.0
+) -> None:
+    """Wait until every load balancer settled with every other one connected."""
+    names = [lb.name for lb in lbs]
+    for lb in lbs:
+        others = [name for name in names if name != lb.name]
+        wait_synced(lb.run, section, others, timeout, what=f"{lb.name} settled and connected")
+
+
+def reset(lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: float = 60.0) -> None:
+    """Make the lab fresh: empty tables, every round robin back at its first server.
+
+    All load balancers are stopped before any starts again, so that no
+    running peer can teach the old table to a starting one.
+    """
+    for lb in lbs:
+        lb.systemctl("stop")
+    for lb in lbs:
+        lb.systemctl("start")
+    wait_all_synced(lbs, section, timeout)

@@ -1,0 +1,221 @@
+"""HAProxy's runtime API: the commands the lab needs and parsers for their output.
+
+The runtime API socket is local to each load balancer (admin level, no
+authentication), so it is reached by running ``socat`` on the load balancer
+itself through whatever remote-execution channel the caller has: SSH, Ansible,
+testinfra. That channel is a ``Runner``: it runs a shell command as root on
+the load balancer and returns its standard output.
+
+The parsers accept the output of HAProxy 2.6 and 3.0.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Runner = Callable[[str], str]
+
+ADMIN_SOCKET = "/run/haproxy/admin.sock"
+MASTER_SOCKET = "/run/haproxy-master.sock"
+
+# Low bits of a peers section's flags, the same in 2.6 and 3.0: the section
+# learnt its table from the local (old) process, and from a remote peer, or no
+# longer needs to.
+RESYNC_FROM_LOCAL_DONE = 0x1
+RESYNC_FROM_REMOTE_DONE = 0x2
+
+
+class RuntimeAPIError(RuntimeError):
+    """HAProxy answered with an error, or something else than expected."""
+
+
+def socket_command(command: str, socket: str = ADMIN_SOCKET) -> str:
+    """The shell command that sends one runtime API ``command`` to ``socket``."""
+    return f"echo {shlex.quote(command)} | socat stdio unix-connect:{shlex.quote(socket)}"
+
+
+# --- show table ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """One stick table entry."""
+
+    key: str
+    server_id: int | None
+    server_key: str | None
+    expires_ms: int | None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A stick table as ``show table <name>`` prints it."""
+
+    name: str
+    used: int
+    entries: dict[str, TableEntry] = field(default_factory=dict)
+
+    def servers(self) -> dict[str, str | None]:
+        """Key -> name of the server the entry sticks to."""
+        return {key: entry.server_key for key, entry in self.entries.items()}
+
+
+_TABLE_HEADER = re.compile(r"^# table: (?P<name>[^,]+), type: .*\bused:(?P<used>\d+)")
+_ENTRY = re.compile(r"^0x[0-9a-f]+: (?P<fields>.*)$")
+
+
+def _fields(text: str) -> dict[str, str]:
+    return dict(token.split("=", 1) for token in text.split() if "=" in token)
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
+def parse_table(output: str) -> Table:
+    """Parse the output of ``show table <name>``."""
+    lines = output.strip().splitlines()
+    header = _TABLE_HEADER.match(lines[0]) if lines else None
+    if header is None:
+        raise RuntimeAPIError(f"not a 'show table' answer: {output.strip()[:200]!r}")
+    entries = {}
+    for line in lines[1:]:
+        match = _ENTRY.match(line.strip())
+        if match is None:
+            continue
+        fields = _fields(match["fields"])
+        entries[fields["key"]] = TableEntry(
+            key=fields["key"],
+            server_id=_optional_int(fields.get("server_id")),
+            server_key=fields.get("server_key"),
+            expires_ms=_optional_int(fields.get("exp")),
+        )
+    return Table(name=header["name"], used=int(header["used"]), entries=entries)
+
+
+def show_table(run: Runner, table: str, socket: str = ADMIN_SOCKET) -> Table:
+    """Read stick table ``table`` through the runtime API."""
+    return parse_table(run(socket_command(f"show table {table}", socket)))
+
+
+# --- show peers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One peer of a peers section, as seen by the process that answered."""
+
+    name: str
+    local: bool
+    connected: bool
+    last_status: str
+
+
+@dataclass(frozen=True)
+class PeersSection:
+    """A peers section as ``show peers`` prints it."""
+
+    name: str
+    flags: int
+    peers: tuple[Peer, ...]
+
+    @property
+    def resync_done(self) -> bool:
+        """The process has its table: learnt from local and remote, or gave up waiting."""
+        done = RESYNC_FROM_LOCAL_DONE | RESYNC_FROM_REMOTE_DONE
+        return self.flags & done == done
+
+    @property
+    def remotes(self) -> tuple[Peer, ...]:
+        return tuple(peer for peer in self.peers if not peer.local)
+
+
+_SECTION = re.compile(r"^0x[0-9a-f]+: \[[^\]]*\] (?P<fields>.*)$")
+_PEER = re.compile(
+    r"^0x[0-9a-f]+: id=(?P<name>[^(\s]+)\((?P<where>local|remote),(?P<state>active|inactive)\)"
+    r"(?P<fields>.*)$"
+)
+
+
+def parse_peers(output: str) -> dict[str, PeersSection]:
+    """Parse the output of ``show peers``: section name -> section."""
+    sections: dict[str, PeersSection] = {}
+    current: dict | None = None
+
+    def close() -> None:
+        if current is not None:
+            sections[current["name"]] = PeersSection(
+                current["name"], current["flags"], tuple(current["peers"])
+            )
+
+    for raw in output.splitlines():
+        line = raw.strip()
+        section = _SECTION.match(line) if not raw.startswith(" ") else None
+        if section is not None:
+            close()
+            fields = _fields(section["fields"])
+            current = {"name": fields["id"], "flags": int(fields["flags"], 16), "peers": []}
+            continue
+        peer = _PEER.match(line)
+        if peer is not None and current is not None:
+            fields = _fields(peer["fields"])
+            current["peers"].append(
+                Peer(
+                    name=peer["name"],
+                    local=peer["where"] == "local",
+                    connected=peer["state"] == "active",
+                    last_status=fields.get("last_status", ""),
+                )
+            )
+    close()
+    if not sections and output.strip():
+        raise RuntimeAPIError(f"not a 'show peers' answer: {output.strip()[:200]!r}")
+    return sections
+
+
+def show_peers(run: Runner, socket: str = ADMIN_SOCKET) -> dict[str, PeersSection]:
+    """Read the state of every peers section through the runtime API."""
+    return parse_peers(run(socket_command("show peers", socket)))
+
+
+# --- show proc (master CLI) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Processes:
+    """HAProxy's master and its workers, as the master CLI's ``show proc`` lists them."""
+
+    master_pid: int
+    reloads: int
+    workers: tuple[int, ...]
+    old_workers: tuple[int, ...]
+
+
+def parse_proc(output: str) -> Processes:
+    """Parse the output of ``show proc`` on the master CLI."""
+    master_pid = reloads = None
+    groups: dict[str, list[int]] = {"workers": [], "old workers": []}
+    heading = None
+    for raw in output.splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            continue
+        columns = line.split()
+        if len(columns) < 3:
+            continue
+        if columns[1] == "master":
+            master_pid, reloads = int(columns[0]), int(columns[2])
+        elif heading in groups and columns[0].isdigit():
+            groups[heading].append(int(columns[0]))
+    if master_pid is None or reloads is None:
+        raise RuntimeAPIError(f"not a 'show proc' answer: {output.strip()[:200]!r}")
+    return Processes(master_pid, reloads, tuple(groups["workers"]), tuple(groups["old workers"]))
+
+
+def show_proc(run: Runner, socket: str = MASTER_SOCKET) -> Processes:
+    """List HAProxy's processes through the master CLI."""
+    return parse_proc(run(socket_command("show proc", socket)))

@@ -1,0 +1,88 @@
+"""The haproxy.cfg template, rendered the way Ansible renders it for each host."""
+
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+ROLE = Path(__file__).parents[1] / "roles" / "haproxy_peers"
+PEERS = {"haproxy-1": "192.168.56.11", "haproxy-2": "192.168.56.12"}
+SERVERS = [{"name": f"be{n}", "address": "192.168.56.10", "port": 8080 + n} for n in range(1, 8)]
+
+
+def render(host: str, **overrides) -> str:
+    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
+    variables.update(
+        inventory_hostname=host,
+        ansible_managed="managed by Ansible",
+        groups={"loadbalancers": list(PEERS)},
+        hostvars={name: {"haproxy_peers_peer_address": ip} for name, ip in PEERS.items()},
+        haproxy_peers_servers=SERVERS,
+    )
+    variables.update(overrides)
+    template = (ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2").read_text()
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
+    return environment.from_string(template).render(variables)
+
+
+def section(config: str, header: str) -> list[str]:
+    lines = config.splitlines()
+    start = lines.index(header)
+    body = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        body.append(line.strip())
+    return body
+
+
+@pytest.mark.parametrize("host", list(PEERS))
+def test_localpeer_names_this_host_before_the_peers_section(host):
+    config = render(host)
+    assert f"    localpeer {host}" in config
+    assert config.index("localpeer") < config.index("peers haproxy-peers")
+
+
+def test_peers_section_is_identical_on_every_member():
+    sections = {host: section(render(host), "peers haproxy-peers") for host in PEERS}
+    assert sections["haproxy-1"] == sections["haproxy-2"]
+    assert sections["haproxy-1"] == [
+        "peer haproxy-1 192.168.56.11:10000",
+        "peer haproxy-2 192.168.56.12:10000",
+    ]
+
+
+def test_peer_address_falls_back_to_ansible_host():
+    config = render(
+        "haproxy-1",
+        hostvars={"haproxy-1": {"ansible_host": "10.0.0.1"}, "haproxy-2": {}},
+    )
+    assert section(config, "peers haproxy-peers") == [
+        "peer haproxy-1 10.0.0.1:10000",
+        "peer haproxy-2 haproxy-2:10000",
+    ]
+
+
+def test_backend_sticks_on_the_session_cookie_in_a_replicated_table():
+    backend = section(render("haproxy-1"), "backend back-session")
+    assert "balance roundrobin" in backend
+    assert "stick-table type string len 32 size 1m expire 30m peers haproxy-peers" in backend
+    assert "stick on req.cook(JSESSIONID)" in backend
+    assert "stick store-response res.cook(JSESSIONID)" in backend
+    assert {"option httpchk", "option redispatch"} <= set(backend)
+    servers = [line for line in backend if line.startswith("server ")]
+    assert servers == [f"server be{n} 192.168.56.10:{8080 + n} check" for n in range(1, 8)]
+
+
+def test_runtime_api_and_stats_page():
+    config = render("haproxy-1")
+    assert "stats socket /run/haproxy/admin.sock mode 660 level admin" in config
+    stats = section(config, "listen admin")
+    assert {"bind *:8404", "stats uri /monitor"} <= set(stats)
+
+
+def test_frontend_sends_everything_to_the_sticky_backend():
+    frontend = section(render("haproxy-1"), "frontend front-session")
+    assert frontend == ["bind *:80", "default_backend back-session"]
