@@ -75,7 +75,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff
 
 .PHONY: unit
 unit: venv ## Unit tests of the Python code and of the rendered configuration
-	pytest tests
+	pytest tests --ignore=tests/e2e
 
 .PHONY: test-docker
 test-docker: deps ## Molecule docker scenario on both Debian releases
@@ -87,9 +87,13 @@ molecule-docker: deps
 	@images/docker/build $(DEBIAN)
 	LAB_DEBIAN=$(DEBIAN) molecule test -s docker
 
+.PHONY: test-lab
+test-lab: deps ## The Vagrant lab end to end: make lab, the narrative on localhost, make lab-down
+	pytest -s tests/e2e
+
 .PHONY: test-quick
 test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
 
 .PHONY: test
-test: lint unit test-docker ## Everything CI runs
+test: lint unit test-docker test-lab ## Everything CI runs

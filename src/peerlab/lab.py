@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peerlab.runtime import Runner
-from peerlab.sync import wait_synced
+from peerlab.runtime import Runner, show_table
+from peerlab.sessions import session_id
+from peerlab.sync import wait_synced, wait_until
 
 PEERS_SECTION = "haproxy-peers"
 STICK_TABLE = "back-session"
+REPLICATION_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,16 @@ def reset(lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: fl
     for lb in lbs:
         lb.systemctl("start")
     wait_all_synced(lbs, section, timeout)
+
+
+def wait_replicated(
+    lb: LoadBalancer, sessions: Sequence[int], timeout: float = REPLICATION_TIMEOUT_S
+) -> None:
+    """Wait until ``lb``'s stick table holds every session in ``sessions``."""
+    keys = {session_id(number) for number in sessions}
+
+    def probe() -> tuple[bool, str]:
+        present = set(show_table(lb.run, STICK_TABLE).entries)
+        return keys <= present, f"{len(keys & present)}/{len(keys)} entries on {lb.name}"
+
+    wait_until(probe, timeout, f"sessions {list(sessions)} replicated to {lb.name}")

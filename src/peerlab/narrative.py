@@ -7,7 +7,11 @@ acceptance test of replication and of reload survival.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from peerlab.access import backends_for
+from peerlab.lab import LoadBalancer, wait_replicated
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,18 @@ def sessions_created() -> dict[int, str]:
 def step(number: int) -> Step:
     """Narrative step ``number`` (1-based)."""
     return NARRATIVE[number - 1]
+
+
+def run_step(lbs: Sequence[LoadBalancer], number: int) -> dict[int, str]:
+    """Send step ``number``'s requests; return session -> the answer received.
+
+    Sessions that an earlier step created are waited for in the target load
+    balancer's table first: the narrative shows replication, not a race with it.
+    """
+    current = step(number)
+    created_before = {s for earlier in NARRATIVE[: number - 1] for s in earlier.sessions}
+    lb = lbs[current.lb - 1]
+    known = [s for s in current.sessions if s in created_before]
+    if known:
+        wait_replicated(lb, known)
+    return backends_for(lb.url, current.sessions)

@@ -1,0 +1,80 @@
+"""The lab as a user gets it: `make lab`, the narrative with requests to the
+forwarded ports on localhost, step 6 through `vagrant ssh`, `make lab-down`.
+
+The tests of this module run in order and build on each other. They need a
+machine where `make lab` works (the build machine; CI), and destroy any lab
+of this checkout first, because the narrative needs a fresh one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from peerlab.inventory import lab_load_balancers
+from peerlab.lab import PEERS_SECTION, wait_all_synced
+from peerlab.narrative import NARRATIVE, run_step, step
+from peerlab.runtime import show_proc
+from peerlab.sync import wait_synced, wait_until
+
+ROOT = Path(__file__).parents[2]
+SETTLE_TIMEOUT_S = 120.0
+LAB_NETWORK = "vagrant_network_192.168.56.0/24"
+
+
+def make(target: str) -> float:
+    """Run a make target of the project; return its wall time in seconds."""
+    started = time.monotonic()
+    subprocess.run(["make", "--no-print-directory", target], cwd=ROOT, check=True, timeout=1800)
+    return time.monotonic() - started
+
+
+def vagrant_ssh(machine: str, command: str) -> None:
+    subprocess.run(["vagrant", "ssh", machine, "-c", command], cwd=ROOT, check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def lbs():
+    make("lab-down")
+    elapsed = make("lab")
+    print(f"\nmake lab: {elapsed:.0f} s")
+    balancers = lab_load_balancers(ROOT / "inventory" / "lab" / "hosts.yml")
+    wait_all_synced(balancers, timeout=SETTLE_TIMEOUT_S)
+    return balancers
+
+
+@pytest.mark.parametrize("number", [s.number for s in NARRATIVE if not s.before])
+def test_narrative_step_via_localhost(lbs, number):
+    assert run_step(lbs, number) == step(number).expected()
+
+
+def test_step6_stop_lb2_reload_lb1_same_answers(lbs):
+    lb1 = lbs[0]
+    reloads = show_proc(lb1.run).reloads
+    vagrant_ssh("haproxy-2", "sudo systemctl stop haproxy")
+    vagrant_ssh("haproxy-1", "sudo systemctl reload haproxy")
+
+    def probe():
+        processes = show_proc(lb1.run)
+        return processes.reloads > reloads, processes
+
+    wait_until(probe, SETTLE_TIMEOUT_S, "haproxy-1 reloaded")
+    wait_synced(lb1.run, PEERS_SECTION, timeout=SETTLE_TIMEOUT_S, what="haproxy-1 settled")
+    assert run_step(lbs, 6) == step(6).expected()
+
+
+def test_lab_down_leaves_no_container_or_network(lbs):
+    make("lab-down")
+    containers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=io.haproxy-peers-lab.lab"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    networks = subprocess.run(
+        ["docker", "network", "ls", "--format", "{{.Name}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert containers == []
+    assert LAB_NETWORK not in networks
