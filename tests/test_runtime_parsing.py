@@ -42,27 +42,23 @@ def test_show_proc_names_master_and_workers(version):
     assert processes.old_workers == ()
 
 
-def test_show_proc_separates_old_workers():
-    processes = parse_proc(
-        "#<PID>          <type>          <reloads>       <uptime>        <version>\n"
-        "1               master          3 [failed: 0]   0d00h01m00s     2.6.12\n"
-        "# workers\n"
-        "40              worker          0               0d00h00m01s     2.6.12\n"
-        "# old workers\n"
-        "31              worker          1               0d00h00m30s     2.6.12\n"
-        "# programs\n"
-    )
-    assert (processes.reloads, processes.workers, processes.old_workers) == (3, (40,), (31,))
+def test_show_proc_lists_the_old_worker_apart_during_a_reload():
+    # Recorded while a client kept a connection to the old worker open.
+    processes = parse_proc(recorded("haproxy-2.6", "show-proc-during-reload.txt"))
+    assert processes.reloads == 2
+    assert len(processes.workers) == 1
+    assert len(processes.old_workers) == 1
+    assert processes.workers != processes.old_workers
 
 
-def test_resync_flags_not_done_while_learning():
-    section = parse_peers(
-        "0x1: [01/Jan/2026:00:00:00] id=haproxy-peers disabled=0 flags=0x0 resync_timeout=4s\n"
-        "  0x2: id=haproxy-2(remote,inactive) addr=10.0.0.2:10000 last_status=CONN\n"
-        "  0x3: id=haproxy-1(local,inactive) addr=10.0.0.1:10000 last_status=NONE\n"
-    )["haproxy-peers"]
+def test_resync_not_done_while_a_started_process_waits_for_a_remote_peer():
+    # Recorded on haproxy-2 right after its start, haproxy-1 being stopped.
+    section = parse_peers(recorded("haproxy-2.6", "show-peers-learning.txt"))["haproxy-peers"]
     assert not section.resync_done
-    assert not section.remotes[0].connected
+    (remote,) = section.remotes
+    # Trying to connect (an active session in state CONN) is not connected.
+    assert (remote.name, remote.active, remote.last_status) == ("haproxy-1", True, "CONN")
+    assert not remote.connected
 
 
 @pytest.mark.parametrize("parser", [parse_table, parse_proc])

@@ -110,8 +110,14 @@ class Peer:
 
     name: str
     local: bool
-    connected: bool
+    # HAProxy's "active": a session with this peer exists, established or not.
+    active: bool
     last_status: str
+
+    @property
+    def connected(self) -> bool:
+        """An established session: active, and the last handshake succeeded."""
+        return self.active and self.last_status == "ESTA"
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ def parse_peers(output: str) -> dict[str, PeersSection]:
                 Peer(
                     name=peer["name"],
                     local=peer["where"] == "local",
-                    connected=peer["state"] == "active",
+                    active=peer["state"] == "active",
                     last_status=fields.get("last_status", ""),
                 )
             )

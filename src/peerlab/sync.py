@@ -78,7 +78,7 @@ def sync_state(run: Runner, section: str, connected_remotes: Iterable[str] = ())
         peer = by_name.get(name)
         if peer is None:
             return SyncState(False, f"{name!r} is not a remote peer of {section!r}")
-        if not (peer.connected and peer.last_status == "ESTA"):
+        if not peer.connected:
             return SyncState(False, f"remote peer {name!r} not connected ({peer.last_status})")
     return SyncState(True, "settled")
 
