@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peerlab.runtime import Runner, show_table
+from peerlab.runtime import Runner, show_proc, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import wait_synced, wait_until
 
@@ -34,6 +34,27 @@ def wait_all_synced(
     for lb in lbs:
         others = [name for name in names if name != lb.name]
         wait_synced(lb.run, section, others, timeout, what=f"{lb.name} settled and connected")
+
+
+def wait_reloaded(
+    lb: LoadBalancer,
+    reloads_before: int,
+    connected_remotes: Sequence[str] = (),
+    section: str = PEERS_SECTION,
+    timeout: float = 60.0,
+) -> None:
+    """Wait until ``lb`` runs a process newer than the ``reloads_before``-th reload, settled.
+
+    ``systemctl reload`` returns once the signal is sent; the new worker then
+    learns the table from the old one, which exits afterwards.
+    """
+
+    def probe() -> tuple[bool, int]:
+        reloads = show_proc(lb.run).reloads
+        return reloads > reloads_before, reloads
+
+    wait_until(probe, timeout, f"{lb.name} reloaded")
+    wait_synced(lb.run, section, connected_remotes, timeout, what=f"{lb.name} settled")
 
 
 def reset(lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: float = 60.0) -> None:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from peerlab.inventory import lab_load_balancers
-from peerlab.lab import PEERS_SECTION, wait_all_synced
+from peerlab.lab import wait_all_synced, wait_reloaded
 from peerlab.narrative import NARRATIVE, run_step, step
 from peerlab.runtime import show_proc
-from peerlab.sync import wait_synced, wait_until
 
 ROOT = Path(__file__).parents[2]
 SETTLE_TIMEOUT_S = 120.0
@@ -56,13 +55,7 @@ def test_step6_stop_lb2_reload_lb1_same_answers(lbs):
     reloads = show_proc(lb1.run).reloads
     vagrant_ssh("haproxy-2", "sudo systemctl stop haproxy")
     vagrant_ssh("haproxy-1", "sudo systemctl reload haproxy")
-
-    def probe():
-        processes = show_proc(lb1.run)
-        return processes.reloads > reloads, processes
-
-    wait_until(probe, SETTLE_TIMEOUT_S, "haproxy-1 reloaded")
-    wait_synced(lb1.run, PEERS_SECTION, timeout=SETTLE_TIMEOUT_S, what="haproxy-1 settled")
+    wait_reloaded(lb1, reloads, timeout=SETTLE_TIMEOUT_S)
     assert run_step(lbs, 6) == step(6).expected()
 
 

@@ -11,10 +11,9 @@ import json
 import pytest
 
 from peerlab.access import backends_for
-from peerlab.lab import PEERS_SECTION, STICK_TABLE
+from peerlab.lab import STICK_TABLE, wait_reloaded
 from peerlab.narrative import sessions_created, step
 from peerlab.runtime import parse_proc, parse_table, show_proc, show_table
-from peerlab.sync import wait_synced, wait_until
 
 SETTLE_TIMEOUT_S = 60.0
 
@@ -28,14 +27,8 @@ def before(before_reload_path):
 @pytest.fixture(scope="module", autouse=True)
 def reloaded(lb1, before):
     """Wait until LB1 runs the reloaded process and its resync is over."""
-
-    def probe():
-        processes = show_proc(lb1.run)
-        return processes.reloads > before["proc"].reloads, processes
-
-    wait_until(probe, SETTLE_TIMEOUT_S, f"{lb1.name} reloaded")
     # LB2 is down: only the local resync (old process -> new one) can happen.
-    wait_synced(lb1.run, PEERS_SECTION, timeout=SETTLE_TIMEOUT_S, what=f"{lb1.name} settled")
+    wait_reloaded(lb1, before["proc"].reloads, timeout=SETTLE_TIMEOUT_S)
 
 
 def test_lb2_is_stopped(lb_hosts):
