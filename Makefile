@@ -11,6 +11,11 @@ DEBIAN   ?= trixie
 # Vagrant provider of `make lab`: docker, libvirt or virtualbox.
 PROVIDER ?= docker
 IMAGE_REPO := haproxy-peers-lab/debian
+# libvirt's domain type for the VMs: qemu (software emulation, works
+# everywhere, the build machine's choice) or kvm (hardware, much faster where
+# it works). `make box` records it in .env.yml for `molecule test`.
+LIBVIRT_DRIVER ?= qemu
+BOX := haproxy-peers-lab/debian-$(DEBIAN)
 
 # The project's tools come first on PATH (Vagrant runs ansible-playbook from it).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -43,6 +48,17 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 docker-engine:
 	@scripts/ensure-docker
 
+.PHONY: deps-vm
+deps-vm: venv ## What the VM providers need: Debian packages, a running libvirtd
+	@scripts/install-host-packages vm
+	@scripts/ensure-libvirt
+
+.PHONY: box
+box: deps-vm ## Build the local libvirt box (DEBIAN=...); skipped when present; writes .env.yml
+	@images/libvirt/build $(DEBIAN)
+	@printf '%s\n' '---' '# Written by `make box` for this machine; Molecule reads it.' \
+	  'LAB_BOX: $(BOX)' 'LAB_LIBVIRT_DRIVER: $(LIBVIRT_DRIVER)' > .env.yml
+
 .PHONY: image
 image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN=trixie|bookworm); skipped when present
 	@images/docker/build $(DEBIAN)
@@ -53,8 +69,13 @@ image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN
 lab: deps ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
 ifeq ($(PROVIDER),docker)
 	@images/docker/build $(DEBIAN)
+	@LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up docker
+else ifeq ($(PROVIDER),libvirt)
+	@$(MAKE) --no-print-directory box
+	@LAB_BOX=$(BOX) LAB_LIBVIRT_DRIVER=$(LIBVIRT_DRIVER) scripts/lab-up libvirt
+else
+	@scripts/lab-up $(PROVIDER)
 endif
-	@LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up $(PROVIDER)
 
 .PHONY: provision
 provision: venv ## Run playbooks/site.yml against the running lab again
@@ -87,9 +108,13 @@ molecule-docker: deps
 	@images/docker/build $(DEBIAN)
 	LAB_DEBIAN=$(DEBIAN) molecule test -s docker
 
+.PHONY: test-vms
+test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
+	molecule test
+
 .PHONY: test-lab
-test-lab: deps ## The Vagrant lab end to end: make lab, the narrative on localhost, make lab-down
-	pytest -s tests/e2e
+test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narrative on localhost, make lab-down
+	PROVIDER=$(PROVIDER) pytest -s tests/e2e
 
 .PHONY: test-quick
 test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13

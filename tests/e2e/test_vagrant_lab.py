@@ -1,5 +1,6 @@
 """The lab as a user gets it: `make lab`, the narrative with requests to the
 forwarded ports on localhost, step 6 through `vagrant ssh`, `make lab-down`.
+PROVIDER (docker by default, or libvirt) picks the Vagrant provider.
 
 The tests of this module run in order and build on each other. They need a
 machine where `make lab` works (the build machine; CI), and destroy any lab
@@ -8,6 +9,7 @@ of this checkout first, because the narrative needs a fresh one.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +22,8 @@ from peerlab.narrative import NARRATIVE, run_step, step
 from peerlab.runtime import show_proc
 
 ROOT = Path(__file__).parents[2]
+PROVIDER = os.environ.get("PROVIDER", "docker")
+LAB_MACHINES = ("web", "haproxy-1", "haproxy-2")
 SETTLE_TIMEOUT_S = 120.0
 LAB_NETWORK = "vagrant_network_192.168.56.0/24"
 
@@ -39,7 +43,7 @@ def vagrant_ssh(machine: str, command: str) -> None:
 def lbs():
     make("lab-down")
     elapsed = make("lab")
-    print(f"\nmake lab: {elapsed:.0f} s")
+    print(f"\nmake lab (PROVIDER={PROVIDER}): {elapsed:.0f} s")
     balancers = lab_load_balancers(ROOT / "inventory" / "lab" / "hosts.yml")
     wait_all_synced(balancers, timeout=SETTLE_TIMEOUT_S)
     return balancers
@@ -59,15 +63,31 @@ def test_step6_stop_lb2_reload_lb1_same_answers(lbs):
     assert run_step(lbs, 6) == step(6).expected()
 
 
-def test_lab_down_leaves_no_container_or_network(lbs):
+def output(*argv: str) -> list[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+
+
+def libvirt_leftovers() -> list[str]:
+    """Lab domains, and networks on the lab's subnet, that libvirt still has."""
+    virsh = ("virsh", "-c", "qemu:///system")
+    suffixes = tuple(f"_{machine}" for machine in LAB_MACHINES)
+    domains = [d for d in output(*virsh, "list", "--all", "--name") if d.endswith(suffixes)]
+    networks = [
+        net
+        for net in output(*virsh, "net-list", "--all", "--name")
+        if "192.168.56." in " ".join(output(*virsh, "net-dumpxml", net))
+    ]
+    return domains + networks
+
+
+def docker_leftovers() -> list[str]:
+    """Lab containers, and the lab's network, that docker still has."""
+    containers = output("docker", "ps", "-aq", "--filter", "label=io.haproxy-peers-lab.lab")
+    networks = output("docker", "network", "ls", "--format", "{{.Name}}")
+    return containers + [n for n in networks if n == LAB_NETWORK]
+
+
+def test_lab_down_leaves_nothing_behind(lbs):
     make("lab-down")
-    containers = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=io.haproxy-peers-lab.lab"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    networks = subprocess.run(
-        ["docker", "network", "ls", "--format", "{{.Name}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    assert containers == []
-    assert LAB_NETWORK not in networks
+    leftovers = libvirt_leftovers() if PROVIDER == "libvirt" else docker_leftovers()
+    assert leftovers == []

@@ -21,7 +21,6 @@ from peerlab.lab import LoadBalancer
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 ANSIBLE = AnsibleRunner(INVENTORY)
-PROJECT_DIR = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 EPHEMERAL_DIR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
 LB_NAMES = sorted(ANSIBLE.get_hosts("loadbalancers"))
@@ -85,20 +84,15 @@ def web_ips() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def site_playbook():
-    """Run playbooks/site.yml against the lab with extra variables; return the result."""
+def apply_role():
+    """Apply one role to one group with extra variables; return the finished process."""
+    playbook = Path(__file__).parents[1] / "apply_role.yml"
     playbook_bin = Path(sys.executable).with_name("ansible-playbook")
 
-    def run(extra_vars: dict) -> subprocess.CompletedProcess:
+    def run(role: str, hosts: str, extra_vars: dict) -> subprocess.CompletedProcess:
+        variables = {"apply_role": role, "apply_hosts": hosts, **extra_vars}
         return subprocess.run(
-            [
-                str(playbook_bin),
-                "-i",
-                INVENTORY,
-                str(PROJECT_DIR / "playbooks" / "site.yml"),
-                "--extra-vars",
-                json.dumps(extra_vars),
-            ],
+            [str(playbook_bin), "-i", INVENTORY, str(playbook), "-e", json.dumps(variables)],
             capture_output=True,
             text=True,
             timeout=600,

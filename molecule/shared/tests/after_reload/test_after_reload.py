@@ -32,7 +32,8 @@ def reloaded(lb1, before):
 
 
 def test_lb2_is_stopped(lb_hosts):
-    assert not lb_hosts[1].service("haproxy").is_running
+    with lb_hosts[1].sudo():
+        assert not lb_hosts[1].service("haproxy").is_running
 
 
 def test_lb1_was_reloaded_not_restarted(lb1, before):

@@ -1,4 +1,7 @@
-"""The converged lab: services up, configuration valid, backends answering."""
+"""The converged lab: services up, configuration valid, backends answering.
+
+Commands run through sudo: on VMs testinfra logs in as an unprivileged user.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +15,25 @@ HAPROXY_OF_DEBIAN = {"trixie": "3.0", "bookworm": "2.6"}
 
 def test_apache_is_enabled_and_running(web_hosts):
     for web in web_hosts:
-        service = web.service("apache2")
-        assert service.is_enabled
-        assert service.is_running
+        with web.sudo():
+            service = web.service("apache2")
+            assert service.is_enabled
+            assert service.is_running
 
 
 def test_haproxy_is_enabled_and_running(lb_hosts):
     for lb in lb_hosts:
-        service = lb.service("haproxy")
-        assert service.is_enabled
-        assert service.is_running
+        with lb.sudo():
+            service = lb.service("haproxy")
+            assert service.is_enabled
+            assert service.is_running
 
 
 def test_haproxy_is_the_release_of_the_distribution(lb_hosts):
     for lb in lb_hosts:
         codename = lb.system_info.codename
-        version = lb.check_output("haproxy -v")
+        with lb.sudo():
+            version = lb.check_output("haproxy -v")
         assert re.search(rf"version {re.escape(HAPROXY_OF_DEBIAN[codename])}\.", version), version
 
 
