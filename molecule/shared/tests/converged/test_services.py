@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 # HAProxy release shipped by each Debian release the lab supports.
 HAPROXY_OF_DEBIAN = {"trixie": "3.0", "bookworm": "2.6"}
 
 
-def test_apache_is_enabled_and_running(web_hosts):
-    for web in web_hosts:
-        with web.sudo():
-            service = web.service("apache2")
-            assert service.is_enabled
-            assert service.is_running
-
-
-def test_haproxy_is_enabled_and_running(lb_hosts):
-    for lb in lb_hosts:
-        with lb.sudo():
-            service = lb.service("haproxy")
+@pytest.mark.parametrize(
+    ("hosts", "service_name"), [("web_hosts", "apache2"), ("lb_hosts", "haproxy")]
+)
+def test_service_is_enabled_and_running(request, hosts, service_name):
+    for host in request.getfixturevalue(hosts):
+        with host.sudo():
+            service = host.service(service_name)
             assert service.is_enabled
             assert service.is_running
 
