@@ -120,5 +120,11 @@ test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narra
 test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
 
+.PHONY: test-lab-libvirt
+test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the same narrative on real VMs
+	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
+
+# Fast checks first, so a broken change fails in minutes; the VM stages
+# (software-emulated on the build machine) come last.
 .PHONY: test
-test: lint unit test-docker test-lab ## Everything CI runs
+test: lint unit test-docker test-lab test-vms test-lab-libvirt ## Everything CI runs
