@@ -77,6 +77,14 @@ else
 	@scripts/lab-up $(PROVIDER)
 endif
 
+.PHONY: demo
+demo: venv ## Run the original demo's narrative against the lab (peerlab demo; RESET=1 makes it fresh first)
+	peerlab demo $(if $(RESET),--reset)
+
+.PHONY: tables
+tables: venv ## Both load balancers' stick tables side by side (peerlab tables)
+	peerlab tables
+
 .PHONY: provision
 provision: venv ## Run playbooks/site.yml against the running lab again
 	ansible-playbook playbooks/site.yml
@@ -96,6 +104,7 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff
 
 .PHONY: unit
 unit: venv ## Unit tests of the Python code and of the rendered configuration
+	@scripts/install-host-packages unit
 	pytest tests --ignore=tests/e2e
 
 .PHONY: test-docker

@@ -53,3 +53,19 @@ def test_wait_until_returns_the_value_once_done():
 def test_wait_until_names_what_was_last_seen_on_timeout():
     with pytest.raises(SyncTimeout, match=r"peer connected.*last seen: CONN"):
         wait_until(lambda: (False, "CONN"), timeout=0.05, what="peer connected", interval=0.01)
+
+
+def test_wait_until_waits_out_a_tolerated_error_and_names_the_last_one():
+    def failing():
+        raise ConnectionError("socket gone")
+
+    with pytest.raises(SyncTimeout, match="ConnectionError: socket gone"):
+        wait_until(failing, timeout=0.05, what="x", interval=0.01, tolerate=(ConnectionError,))
+
+
+def test_wait_until_lets_other_errors_through():
+    def failing():
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        wait_until(failing, timeout=5, what="x", tolerate=(ConnectionError,))

@@ -1,32 +1,103 @@
-"""The lab's load balancers, as inventory/lab/hosts.yml describes them."""
+"""The load balancers of an Ansible inventory: where to send requests, how to run commands.
+
+Any inventory Ansible reads will do; the lab's own (inventory/lab) is the
+default. Hosts come from the load balancer group in inventory order, so
+"LB 1" is the group's first host. HTTP goes to a port the lab forwards on
+localhost when the inventory says so (``lab_forwarded_ports``), otherwise
+straight to the host's address.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from peerlab.channels import CHANNELS, ansible_runner, project_tool, ssh_runner
 from peerlab.lab import LoadBalancer
-from peerlab.ssh import ssh_runner
 
 LB_GROUP = "loadbalancers"
 HTTP_PORT = 80
+INVENTORY_TIMEOUT_S = 60
 
 
-def lab_load_balancers(hosts_file: Path) -> list[LoadBalancer]:
-    """Load balancers reached on the host's forwarded ports, commands over SSH."""
-    inventory = yaml.safe_load(hosts_file.read_text())
-    hosts = inventory["all"]["children"][LB_GROUP]["hosts"]
-    balancers = []
-    for name, variables in hosts.items():
-        forwarded = {
-            int(guest): int(host) for guest, host in variables["lab_forwarded_ports"].items()
-        }
-        balancers.append(
-            LoadBalancer(
-                name=name,
-                url=f"http://localhost:{forwarded[HTTP_PORT]}/",
-                run=ssh_runner(variables["private_ip"]),
-            )
+class InventoryError(RuntimeError):
+    """The inventory cannot be read, or names no usable load balancer."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerHost:
+    """A load balancer as the inventory describes it."""
+
+    name: str
+    address: str
+    url: str
+    user: str | None
+
+
+def read_inventory(inventory: Path) -> dict:
+    """``ansible-inventory --list`` of ``inventory``: groups and every host's variables."""
+    if not inventory.exists():
+        raise InventoryError(
+            f"inventory {inventory} does not exist: pass --inventory, or run from the checkout"
         )
+    result = subprocess.run(
+        [project_tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=INVENTORY_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise InventoryError(f"ansible-inventory cannot read {inventory}: {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def _literal(value: object) -> str | None:
+    """``value`` as a string, unless it is missing or a template Ansible would render."""
+    return str(value) if value is not None and "{{" not in str(value) else None
+
+
+def load_balancer_hosts(listing: Mapping, group: str = LB_GROUP) -> list[LoadBalancerHost]:
+    """The hosts of ``group`` in an ``ansible-inventory --list`` answer."""
+    names = listing.get(group, {}).get("hosts", [])
+    if not names:
+        groups = sorted(name for name in listing if name != "_meta")
+        raise InventoryError(f"no host in group {group!r} (groups: {', '.join(groups)})")
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    hosts = []
+    for name in names:
+        variables = hostvars.get(name, {})
+        address = (
+            _literal(variables.get("private_ip")) or _literal(variables.get("ansible_host")) or name
+        )
+        forwarded = {int(k): int(v) for k, v in variables.get("lab_forwarded_ports", {}).items()}
+        url = (
+            f"http://localhost:{forwarded[HTTP_PORT]}/"
+            if HTTP_PORT in forwarded
+            else f"http://{address}/"
+        )
+        hosts.append(LoadBalancerHost(name, address, url, _literal(variables.get("ansible_user"))))
+    return hosts
+
+
+def load_balancers(
+    inventory: Path,
+    channel: str = "ssh",
+    group: str = LB_GROUP,
+    ssh_key: Path | None = None,
+) -> list[LoadBalancer]:
+    """The load balancers of ``inventory``, commands run over ``channel``."""
+    if channel not in CHANNELS:
+        raise InventoryError(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}")
+    balancers = []
+    for host in load_balancer_hosts(read_inventory(inventory), group):
+        run = (
+            ssh_runner(host.address, host.user or "vagrant", ssh_key)
+            if channel == "ssh"
+            else ansible_runner(inventory, host.name)
+        )
+        balancers.append(LoadBalancer(name=host.name, url=host.url, run=run))
     return balancers

@@ -53,7 +53,8 @@ def wait_reloaded(
         reloads = show_proc(lb.run).reloads
         return reloads > reloads_before, reloads
 
-    wait_until(probe, timeout, f"{lb.name} reloaded")
+    # The master re-executes itself on reload: its socket is gone for a moment.
+    wait_until(probe, timeout, f"{lb.name} reloaded", tolerate=(Exception,))
     wait_synced(lb.run, section, connected_remotes, timeout, what=f"{lb.name} settled")
 
 

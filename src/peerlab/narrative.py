@@ -7,11 +7,23 @@ acceptance test of replication and of reload survival.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from peerlab.access import backends_for
-from peerlab.lab import LoadBalancer, wait_replicated
+from peerlab.lab import LoadBalancer, wait_reloaded, wait_replicated
+from peerlab.runtime import show_proc
+
+SETTLE_TIMEOUT_S = 120.0
+
+
+def stop_lb2_reload_lb1(lbs: Sequence[LoadBalancer], timeout: float = SETTLE_TIMEOUT_S) -> None:
+    """Stop HAProxy on LB2, reload LB1 (now the last one running), wait until it settled."""
+    lb1, lb2 = lbs[0], lbs[1]
+    reloads = show_proc(lb1.run).reloads
+    lb2.systemctl("stop")
+    lb1.systemctl("reload")
+    wait_reloaded(lb1, reloads, timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -22,7 +34,9 @@ class Step:
     lb: int
     sessions: tuple[int, ...]
     expected_backends: tuple[int, ...]
+    # What happens to the lab before the requests, said and done.
     before: str = ""
+    prepare: Callable[[Sequence[LoadBalancer]], None] | None = None
 
     def expected(self) -> dict[int, str]:
         """Session number -> the answer the backend gives ("Backend N")."""
@@ -46,7 +60,7 @@ NARRATIVE: tuple[Step, ...] = (
     Step(4, 1, _sessions(21, 25), (6, 7, 1, 2, 3)),
     Step(5, 2, _sessions(21, 25), (6, 7, 1, 2, 3)),
     # The last running instance is reloaded: the table survives.
-    Step(6, 1, _sessions(21, 25), (6, 7, 1, 2, 3), before="stop LB2, reload LB1"),
+    Step(6, 1, _sessions(21, 25), (6, 7, 1, 2, 3), "stop LB2, reload LB1", stop_lb2_reload_lb1),
 )
 
 

@@ -11,6 +11,7 @@ The parsers accept the output of HAProxy 2.6 and 3.0.
 
 from __future__ import annotations
 
+import csv
 import re
 import shlex
 from collections.abc import Callable
@@ -225,3 +226,37 @@ def parse_proc(output: str) -> Processes:
 def show_proc(run: Runner, socket: str = MASTER_SOCKET) -> Processes:
     """List HAProxy's processes through the master CLI."""
     return parse_proc(run(socket_command("show proc", socket)))
+
+
+# --- show stat ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """One server of a backend, with the counters the lab looks at."""
+
+    proxy: str
+    name: str
+    status: str
+    # Sessions sent to the server since the process started; all zero means
+    # this process's round robin has not moved yet.
+    total_sessions: int
+
+
+def parse_stat(output: str) -> list[ServerStats]:
+    """Parse the CSV of ``show stat``: the server rows, in order."""
+    lines = output.strip().splitlines()
+    if not lines or not lines[0].startswith("# pxname,svname,"):
+        raise RuntimeAPIError(f"not a 'show stat' answer: {output.strip()[:200]!r}")
+    rows = csv.DictReader([lines[0].removeprefix("# "), *lines[1:]])
+    return [
+        ServerStats(row["pxname"], row["svname"], row["status"], int(row["stot"] or 0))
+        for row in rows
+        if row["svname"] not in ("FRONTEND", "BACKEND")
+    ]
+
+
+def show_servers(run: Runner, backend: str, socket: str = ADMIN_SOCKET) -> list[ServerStats]:
+    """The servers of ``backend`` and their counters, through the runtime API."""
+    servers = parse_stat(run(socket_command("show stat", socket)))
+    return [server for server in servers if server.proxy == backend]

@@ -30,15 +30,21 @@ def wait_until(
     timeout: float,
     what: str,
     interval: float = POLL_INTERVAL_S,
+    tolerate: tuple[type[Exception], ...] = (),
 ) -> T:
     """Call ``probe`` until it reports success; return its value.
 
     ``probe`` returns ``(done, value)``; ``value`` of the last call is named in
     the timeout error, so a failure says what was seen instead of only "no".
+    An exception listed in ``tolerate`` counts as "not yet" (a socket that is
+    briefly gone while HAProxy starts or re-executes its master).
     """
     deadline = time.monotonic() + timeout
     while True:
-        done, value = probe()
+        try:
+            done, value = probe()
+        except tolerate as error:
+            done, value = False, f"{type(error).__name__}: {error}"
         if done:
             return value
         if time.monotonic() >= deadline:
@@ -97,4 +103,6 @@ def wait_synced(
         state = sync_state(run, section, remotes)
         return state.settled, state
 
-    wait_until(probe, timeout, what)
+    # A Runner raises whatever its channel raises; during a start or reload
+    # any failure to read is a state to wait out, up to the deadline.
+    wait_until(probe, timeout, what, tolerate=(Exception,))

@@ -1,31 +1,30 @@
-"""The lab as a user gets it: `make lab`, the narrative with requests to the
-forwarded ports on localhost, step 6 through `vagrant ssh`, `make lab-down`.
+"""The lab as a user gets it: `make lab`, then `peerlab` against it, then `make lab-down`.
 PROVIDER (docker by default, or libvirt) picks the Vagrant provider.
 
 The tests of this module run in order and build on each other. They need a
 machine where `make lab` works (the build machine; CI), and destroy any lab
-of this checkout first, because the narrative needs a fresh one.
+of this checkout first, because the demo needs a fresh one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from peerlab.inventory import lab_load_balancers
-from peerlab.lab import wait_all_synced, wait_reloaded
-from peerlab.narrative import NARRATIVE, run_step, step
-from peerlab.runtime import show_proc
+from peerlab.narrative import NARRATIVE, sessions_created, step
+from peerlab.sessions import session_id
 
 ROOT = Path(__file__).parents[2]
 PROVIDER = os.environ.get("PROVIDER", "docker")
 LAB_MACHINES = ("web", "haproxy-1", "haproxy-2")
-SETTLE_TIMEOUT_S = 120.0
 LAB_NETWORK = "vagrant_network_192.168.56.0/24"
+PEERLAB_TIMEOUT_S = 900
 
 
 def make(target: str) -> float:
@@ -35,32 +34,99 @@ def make(target: str) -> float:
     return time.monotonic() - started
 
 
-def vagrant_ssh(machine: str, command: str) -> None:
-    subprocess.run(["vagrant", "ssh", machine, "-c", command], cwd=ROOT, check=True, timeout=120)
+def peerlab(*argv: str) -> subprocess.CompletedProcess:
+    """The installed `peerlab` command, run from the checkout like a user does."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("peerlab")), *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=PEERLAB_TIMEOUT_S,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    print(f"\npeerlab {' '.join(argv)}: exit {result.returncode}, {elapsed:.1f} s")
+    print(result.stderr[-2000:])
+    return result
 
 
 @pytest.fixture(scope="module")
-def lbs():
+def lab():
     make("lab-down")
-    elapsed = make("lab")
-    print(f"\nmake lab (PROVIDER={PROVIDER}): {elapsed:.0f} s")
-    balancers = lab_load_balancers(ROOT / "inventory" / "lab" / "hosts.yml")
-    wait_all_synced(balancers, timeout=SETTLE_TIMEOUT_S)
-    return balancers
+    print(f"\nmake lab (PROVIDER={PROVIDER}): {make('lab'):.0f} s")
 
 
-@pytest.mark.parametrize("number", [s.number for s in NARRATIVE if not s.before])
-def test_narrative_step_via_localhost(lbs, number):
-    assert run_step(lbs, number) == step(number).expected()
+@pytest.fixture(scope="module")
+def first_demo(lab) -> dict:
+    result = peerlab("demo", "--json")
+    assert result.returncode == 0, result.stdout
+    return json.loads(result.stdout)
 
 
-def test_step6_stop_lb2_reload_lb1_same_answers(lbs):
-    lb1 = lbs[0]
-    reloads = show_proc(lb1.run).reloads
-    vagrant_ssh("haproxy-2", "sudo systemctl stop haproxy")
-    vagrant_ssh("haproxy-1", "sudo systemctl reload haproxy")
-    wait_reloaded(lb1, reloads, timeout=SETTLE_TIMEOUT_S)
-    assert run_step(lbs, 6) == step(6).expected()
+def test_demo_on_the_fresh_lab_matches_every_step(first_demo):
+    assert first_demo["match"] is True
+    assert [s["number"] for s in first_demo["steps"]] == [s.number for s in NARRATIVE]
+    for reported in first_demo["steps"]:
+        answers = {s["session"]: s["actual"] for s in reported["sessions"]}
+        assert answers == step(reported["number"]).expected()
+
+
+def test_demo_reloaded_lb1_while_lb2_was_stopped_then_started_lb2(first_demo):
+    assert first_demo["steps"][5]["before"] == "stop LB2, reload LB1"
+    assert first_demo["epilogue"] == {
+        "entries": {"haproxy-1": 15, "haproxy-2": 15},
+        "identical": True,
+        "complete": True,
+        "match": True,
+    }
+
+
+def test_tables_are_identical_on_both_lbs_after_the_demo(first_demo):
+    result = peerlab("tables", "--json")
+    assert result.returncode == 0
+    tables = json.loads(result.stdout)
+    assert tables["identical"] is True
+    assert {e["key"] for e in tables["entries"]} == {session_id(n) for n in sessions_created()}
+    for lb in tables["load_balancers"]:
+        assert lb["peers"]["resync_done"] is True
+        assert [r["connected"] for r in lb["peers"]["remotes"]] == [True]
+
+
+def test_tables_human_output_shows_both_lbs_and_no_difference(first_demo):
+    result = peerlab("tables")
+    assert result.returncode == 0
+    assert "haproxy-1" in result.stdout
+    assert "haproxy-2" in result.stdout
+    assert "Identical on every load balancer: 15 entries." in result.stdout
+
+
+def test_access_via_lb2_prints_the_original_format(first_demo):
+    result = peerlab("access", "--lb", "2", "21", "25")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        f"{n:05d} - {answer}" for n, answer in step(5).expected().items()
+    ]
+
+
+def test_demo_again_refuses_because_the_lab_is_no_longer_fresh(first_demo):
+    result = peerlab("demo")
+    assert result.returncode == 2
+    assert "the lab is not fresh" in result.stderr
+    assert "haproxy-1: the stick table holds 15 entries" in result.stderr
+    assert "peerlab demo --reset" in result.stderr
+
+
+def test_demo_with_reset_matches_every_step_again(first_demo):
+    result = peerlab("demo", "--reset")
+    assert result.returncode == 0, result.stdout
+    assert "Every step matched the narrative." in result.stdout
+
+
+def test_wait_synced_returns_on_the_settled_lab(first_demo):
+    result = peerlab("wait-synced", "--json", "--timeout", "60")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["synced"] is True
 
 
 def output(*argv: str) -> list[str]:
@@ -87,7 +153,7 @@ def docker_leftovers() -> list[str]:
     return containers + [n for n in networks if n == LAB_NETWORK]
 
 
-def test_lab_down_leaves_nothing_behind(lbs):
+def test_lab_down_leaves_nothing_behind(lab):
     make("lab-down")
     leftovers = libvirt_leftovers() if PROVIDER == "libvirt" else docker_leftovers()
     assert leftovers == []

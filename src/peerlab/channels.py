@@ -1,0 +1,119 @@
+"""Run commands as root on a load balancer: over SSH, or through Ansible.
+
+HAProxy's runtime API socket is local to each load balancer and has no
+authentication (admin level), so it is never exposed on the network. peerlab
+reaches it the way an operator does: by running ``socat`` on the load
+balancer itself, over a channel that already authenticates the caller.
+
+- ``ssh``: plain SSH with a key, then sudo. Fast (one connection per
+  command); what the lab uses by default, with Vagrant's user and key.
+- ``ansible``: an ad-hoc Ansible command against an inventory. Slower (one
+  Ansible run per command) but reaches whatever Ansible reaches: containers
+  through the docker connection, bastions, vaulted credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from peerlab.runtime import Runner
+
+COMMAND_TIMEOUT_S = 60
+CHANNELS = ("ssh", "ansible")
+CHANNEL_HELP = (
+    "how to run commands on the load balancers: ssh (user and address from the "
+    "inventory, sudo) or ansible (an ad-hoc Ansible command; any connection Ansible has)"
+)
+SSH_OPTIONS = (
+    "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR",
+    "-o", "ConnectTimeout=10",
+)  # fmt: skip
+
+
+class RemoteCommandError(RuntimeError):
+    """A command on a load balancer failed, or the load balancer could not be reached."""
+
+
+def vagrant_insecure_key() -> Path:
+    """The key the lab's machines accept (Vagrant's insecure key, never replaced)."""
+    home = os.environ.get("VAGRANT_HOME") or str(Path.home() / ".vagrant.d")
+    return Path(home) / "insecure_private_key"
+
+
+def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> Runner:
+    """A Runner that executes shell commands as root on ``address`` over SSH."""
+    identity = str(key or vagrant_insecure_key())
+
+    def run(command: str) -> str:
+        argv = [
+            "ssh", "-i", identity, *SSH_OPTIONS, f"{user}@{address}",
+            f"sudo sh -c {shlex.quote(command)}",
+        ]  # fmt: skip
+        try:
+            result = subprocess.run(
+                argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired as error:
+            raise RemoteCommandError(f"{address}: no answer within {COMMAND_TIMEOUT_S}s") from error
+        if result.returncode != 0:
+            raise RemoteCommandError(
+                f"{address}: `{command}` exited {result.returncode}: {result.stderr.strip()}"
+            )
+        return result.stdout
+
+    return run
+
+
+def project_tool(name: str) -> str:
+    """A command installed beside this Python (the project's .venv), else from PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def ansible_runner(inventory: Path, host: str) -> Runner:
+    """A Runner that executes shell commands as root on inventory host ``host``."""
+    # The json callback gives the command's stdout as it was, not reformatted.
+    env = {
+        **os.environ,
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+    def run(command: str) -> str:
+        argv = [
+            project_tool("ansible"), host, "-i", str(inventory), "--become",
+            "-m", "ansible.builtin.shell", "-a", command,
+        ]  # fmt: skip
+        try:
+            result = subprocess.run(
+                argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, env=env,
+                check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as error:
+            raise RemoteCommandError(f"{host}: no answer within {COMMAND_TIMEOUT_S}s") from error
+        return _ansible_stdout(host, command, result)
+
+    return run
+
+
+def _ansible_stdout(host: str, command: str, result: subprocess.CompletedProcess) -> str:
+    try:
+        outcome = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"][host]
+    except (ValueError, KeyError, IndexError) as error:
+        raise RemoteCommandError(
+            f"{host}: ansible exited {result.returncode}: {result.stderr.strip()[-500:]}"
+        ) from error
+    if outcome.get("unreachable") or outcome.get("failed") or outcome.get("rc", 0) != 0:
+        detail = outcome.get("stderr") or outcome.get("msg") or ""
+        raise RemoteCommandError(f"{host}: `{command}` failed: {str(detail).strip()}")
+    return outcome.get("stdout", "")

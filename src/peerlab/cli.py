@@ -1,0 +1,284 @@
+"""peerlab: the command line. `peerlab --help` and `peerlab <command> --help` document it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from rich.console import Console
+from rich.live import Live
+
+from peerlab import __version__, render
+from peerlab.access import backend_for
+from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
+from peerlab.demo import LabNotFresh, LabNotUp, run_demo
+from peerlab.inventory import LB_GROUP, InventoryError, load_balancers
+from peerlab.lab import LoadBalancer, wait_all_synced
+from peerlab.narrative import SETTLE_TIMEOUT_S
+from peerlab.sessions import cookie_header
+from peerlab.sync import SyncTimeout
+from peerlab.tables import report, side_by_side, snapshot
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the lab answered, but not as it should (mismatch, not synced)
+EXIT_REFUSED = 2  # nothing checked: bad arguments, lab not up or not fresh
+
+LAB_INVENTORY = Path("inventory") / "lab" / "hosts.yml"
+
+
+def default_inventory() -> Path:
+    """$PEERLAB_INVENTORY, else the lab inventory of the checkout in the current
+    directory, else of the checkout peerlab is installed from."""
+    if "PEERLAB_INVENTORY" in os.environ:
+        return Path(os.environ["PEERLAB_INVENTORY"])
+    here = Path.cwd() / LAB_INVENTORY
+    return here if here.exists() else Path(__file__).resolve().parents[2] / LAB_INVENTORY
+
+
+class Refused(Exception):
+    """The command cannot run as asked; the message says what to do instead."""
+
+
+class Output:
+    """Human output on a rich console, or one JSON document; progress always on stderr."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def progress(self, message: str) -> Iterator[Callable[[str], None]]:
+        """A spinner while something takes seconds; yields a function to update its text."""
+        with self.err.status(message) as status:
+            yield lambda text: status.update(text)
+
+    def json(self, document: object) -> None:
+        print(json.dumps(document, indent=2))
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def cmd_access(args: argparse.Namespace, output: Output) -> int:
+    url = args.url or pick(lbs_from(args), args.lb).url
+    answers = []
+    for number in range(args.first, args.last + 1):
+        try:
+            answer = backend_for(url, number)
+        except requests.RequestException as error:
+            # The exception's class says enough (ConnectionError, ReadTimeout);
+            # its text is a page of urllib3 internals.
+            answer = f"error: {type(error).__name__} from {url}"
+        answers.append({"session": number, "cookie": cookie_header(number), "answer": answer})
+        if not output.as_json:
+            output.out.print(f"{number:05d} - {answer}", markup=False, soft_wrap=True)
+    if output.as_json:
+        output.json({"url": url, "sessions": answers})
+    return EXIT_FAILED if any(a["answer"].startswith("error:") for a in answers) else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    if len(lbs) < 2:
+        raise Refused(f"the narrative needs two load balancers; the inventory has {len(lbs)}")
+    steps = render.step_table()
+    try:
+        with output.progress("checking that the lab is fresh") as progress:
+            if output.as_json:
+                result = run_demo(lbs, args.reset, progress, timeout=args.timeout)
+            else:
+                with Live(steps, console=output.out, auto_refresh=False) as live:
+                    result = run_demo(
+                        lbs,
+                        args.reset,
+                        progress,
+                        on_step=lambda step: (render.add_step(steps, step), live.refresh()),
+                        timeout=args.timeout,
+                    )
+    except LabNotUp as error:
+        raise Refused(f"the lab is not up: {error}. Bring it up with `make lab`.") from error
+    except LabNotFresh as error:
+        raise Refused(
+            "the lab is not fresh, so the narrative's answers would not be determined:\n  "
+            + "\n  ".join(error.problems)
+            + "\nRun `peerlab demo --reset` (stops HAProxy on every load balancer, then "
+            "starts it: empty tables, round robin at the first server)."
+        ) from error
+    if output.as_json:
+        output.json(result.to_dict())
+    else:
+        for step in result.steps:
+            render.print_step_errors(output.out, step)
+        render.print_demo_summary(output.out, result)
+    return EXIT_OK if result.match else EXIT_FAILED
+
+
+def cmd_tables(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    with output.progress("reading the stick tables"):
+        snapshots = [snapshot(lb) for lb in lbs]
+    if output.as_json:
+        output.json(report(snapshots))
+    else:
+        render.print_tables(output.out, snapshots, side_by_side([s.table for s in snapshots]))
+    return EXIT_OK
+
+
+def cmd_wait_synced(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    started = time.monotonic()
+    try:
+        with output.progress("waiting until every load balancer is connected and settled"):
+            wait_all_synced(lbs, timeout=args.timeout)
+    except (SyncTimeout, RemoteCommandError) as error:
+        message = str(error)
+        if output.as_json:
+            output.json({"synced": False, "error": message})
+        else:
+            output.err.print(f"peerlab: not synced: {message}", style="red")
+        return EXIT_FAILED
+    elapsed = round(time.monotonic() - started, 1)
+    if output.as_json:
+        output.json({"synced": True, "seconds": elapsed})
+    else:
+        names = ", ".join(lb.name for lb in lbs)
+        output.out.print(f"Synced: {names} connected, resync done ({elapsed} s).")
+    return EXIT_OK
+
+
+# --- arguments ----------------------------------------------------------------
+
+
+def lbs_from(args: argparse.Namespace) -> list[LoadBalancer]:
+    try:
+        return load_balancers(args.inventory, args.channel, args.group, args.ssh_key)
+    except InventoryError as error:
+        raise Refused(str(error)) from error
+
+
+def pick(lbs: Sequence[LoadBalancer], number: int) -> LoadBalancer:
+    if not 1 <= number <= len(lbs):
+        raise Refused(f"--lb {number}: the inventory has load balancers 1 to {len(lbs)}")
+    return lbs[number - 1]
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("where the load balancers are")
+    where.add_argument(
+        "--inventory",
+        type=Path,
+        default=None,
+        help="Ansible inventory naming the load balancers (default: $PEERLAB_INVENTORY, "
+        "else the lab's inventory/lab/hosts.yml)",
+    )
+    where.add_argument(
+        "--group", default=LB_GROUP, help=f"inventory group of the load balancers ({LB_GROUP})"
+    )
+    where.add_argument(
+        "--channel", choices=CHANNELS, default="ssh", help=f"{CHANNEL_HELP} (default: ssh)"
+    )
+    where.add_argument(
+        "--ssh-key", type=Path, default=None, help="key for --channel ssh (Vagrant's insecure key)"
+    )
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+
+    top = argparse.ArgumentParser(
+        prog="peerlab",
+        description="Drive and inspect a pair of HAProxy load balancers that replicate "
+        "sticky sessions through the peers protocol.",
+        epilog="Exit status: 0 as expected; 1 the lab answered, but not as expected; "
+        "2 nothing was checked (bad arguments, lab not up or not fresh).",
+    )
+    top.add_argument("--version", action="version", version=f"peerlab {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="command")
+
+    access = commands.add_parser(
+        "access",
+        parents=[common],
+        help="send sessions FIRST..LAST through a load balancer, print who answered",
+        description="Send one request per session number FIRST..LAST, with the cookie "
+        "JSESSIONID=md5('_N') (plus c1=1; c2=2), and print '00021 - Backend 6' per "
+        "session, like the original demo's access-1.sh / access-2.sh.",
+    )
+    access.add_argument("--lb", type=int, default=1, help="load balancer 1 or 2 (default 1)")
+    access.add_argument("--url", help="send to this URL instead (a real deployment)")
+    access.add_argument("first", type=int, help="first session number")
+    access.add_argument("last", type=int, help="last session number")
+    access.set_defaults(run=cmd_access)
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="run the original demo's narrative and compare every answer",
+        description="Run the narrative on a fresh lab: sessions through LB1 and LB2, "
+        "replication between them, then stop LB2 and reload LB1 and check that every "
+        "session keeps its backend. Prints expected and actual backends per step, then "
+        "starts LB2 again and checks that it relearned the whole table. Refuses to run on "
+        "a lab that is not fresh (entries in a table, round robin moved, HAProxy stopped).",
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="make the lab fresh first: stop HAProxy everywhere, then start it",
+    )
+    demo.add_argument(
+        "--timeout",
+        type=float,
+        default=SETTLE_TIMEOUT_S,
+        help=f"seconds to wait for each resync (default {SETTLE_TIMEOUT_S:g})",
+    )
+    demo.set_defaults(run=cmd_demo)
+
+    tables = commands.add_parser(
+        "tables",
+        parents=[common],
+        help="the stick tables of every load balancer side by side, and their peers",
+        description="Read 'show table', 'show peers' and 'show proc' on every load "
+        "balancer through the runtime API (over --channel) and print the tables side "
+        "by side: key, session number, server and expiry per load balancer, entries "
+        "that differ highlighted; then each one's processes and peer connections.",
+    )
+    tables.set_defaults(run=cmd_tables)
+
+    wait = commands.add_parser(
+        "wait-synced",
+        parents=[common],
+        help="wait until every load balancer's peers are connected and resynced",
+        description="Return once every load balancer runs one worker, has finished its "
+        "resync and has every other load balancer connected as a peer; exit 1 after "
+        "--timeout seconds, naming what was last seen.",
+    )
+    wait.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    wait.set_defaults(run=cmd_wait_synced)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    args.inventory = args.inventory or default_inventory()
+    output = Output(args.json)
+    try:
+        return args.run(args, output)
+    except Refused as error:
+        if args.json:
+            output.json({"error": str(error)})
+        output.err.print(f"peerlab: {error}", style="red", markup=False)
+        return EXIT_REFUSED
+    except RemoteCommandError as error:
+        output.err.print(f"peerlab: {error}", style="red", markup=False)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

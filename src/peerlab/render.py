@@ -1,0 +1,146 @@
+"""Human output of the peerlab commands: rich tables on the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from peerlab.demo import DemoReport, StepResult
+from peerlab.tables import Row, Snapshot, identical
+
+OK = Text("ok", style="green")
+MISMATCH = Text("MISMATCH", style="bold red")
+
+
+def _backends(answers: Sequence[str], against: Sequence[str] | None = None) -> Text:
+    """'Backend 6' answers as '6 7 1', each one red where it differs from ``against``."""
+    text = Text()
+    for index, answer in enumerate(answers):
+        short = answer.removeprefix("Backend ")
+        differs = against is not None and answer != against[index]
+        text.append(short, style="bold red" if differs else "")
+        text.append(" ")
+    return text
+
+
+def step_table() -> RichTable:
+    table = RichTable(title="The narrative, expected and actual backends")
+    for column in ("step", "via", "before", "sessions", "expected", "actual", ""):
+        table.add_column(column)
+    return table
+
+
+def add_step(table: RichTable, result: StepResult) -> None:
+    expected = [s.expected for s in result.sessions]
+    actual = [s.actual for s in result.sessions]
+    sessions = result.sessions
+    table.add_row(
+        str(result.number),
+        result.load_balancer,
+        result.before or "-",
+        f"{sessions[0].session}-{sessions[-1].session}",
+        _backends(expected),
+        _backends(actual, against=expected),
+        OK if result.match else MISMATCH,
+    )
+
+
+def print_step_errors(console: Console, result: StepResult) -> None:
+    for session in result.sessions:
+        if not session.match:
+            console.print(
+                f"  step {result.number}, session {session.session:05d}: expected "
+                f"{session.expected!r}, got {session.actual!r}",
+                style="red",
+            )
+
+
+def print_demo_summary(console: Console, report: DemoReport) -> None:
+    epilogue = report.epilogue
+    if epilogue is not None:
+        counts = ", ".join(f"{name} {count}" for name, count in epilogue.entries.items())
+        verdict = OK if epilogue.match else MISMATCH
+        console.print(
+            Text.assemble(
+                "After: HAProxy started again everywhere; table entries: ",
+                counts,
+                f"; identical: {'yes' if epilogue.identical else 'no'}",
+                f", every narrative session present: {'yes' if epilogue.complete else 'no'}  ",
+                verdict,
+            )
+        )
+    if report.match:
+        console.print("Every step matched the narrative.", style="bold green")
+    else:
+        console.print("The lab did not behave as the narrative says.", style="bold red")
+
+
+def _expiry(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms // 1000 // 60}m{ms // 1000 % 60:02d}s"
+
+
+def tables_view(snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> RichTable:
+    table = RichTable(title="Stick tables, side by side")
+    table.add_column("session", justify="right")
+    table.add_column("key")
+    for snap in snapshots:
+        table.add_column(f"{snap.name} server")
+        table.add_column("expires in")
+    table.add_column("")
+    for row in rows:
+        style = "" if row.same else "bold red"
+        cells: list[str | Text] = [
+            "-" if row.session is None else f"{row.session:05d}",
+            row.key,
+        ]
+        for entry in row.entries:
+            cells.append(Text(entry.server_key or "?", style) if entry else Text("missing", style))
+            cells.append(_expiry(entry.expires_ms) if entry else "")
+        cells.append(Text("same") if row.same else Text("DIFFERS", style=style))
+        table.add_row(*cells)
+    return table
+
+
+def peers_view(snapshots: Sequence[Snapshot]) -> RichTable:
+    table = RichTable(title="Peers")
+    for column in ("load balancer", "processes", "resync done", "remote peers", "entries"):
+        table.add_column(column)
+    for snap in snapshots:
+        if snap.error:
+            table.add_row(snap.name, Text(f"not readable: {snap.error}", style="red"), "", "", "")
+            continue
+        procs = snap.processes
+        processes = (
+            f"master {procs.master_pid}, reloads {procs.reloads}, worker "
+            + " ".join(map(str, procs.workers))
+            + (f", old {' '.join(map(str, procs.old_workers))}" if procs.old_workers else "")
+            if procs
+            else "-"
+        )
+        peers = snap.peers
+        resync = (
+            Text("yes", style="green") if peers and peers.resync_done else Text("no", style="red")
+        )
+        remotes = Text()
+        for peer in peers.remotes if peers else ():
+            remotes.append(
+                f"{peer.name} {'connected' if peer.connected else peer.last_status or 'down'} ",
+                style="green" if peer.connected else "red",
+            )
+        table.add_row(
+            snap.name, processes, resync, remotes, str(snap.table.used if snap.table else "-")
+        )
+    return table
+
+
+def print_tables(console: Console, snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> None:
+    console.print(tables_view(snapshots, rows))
+    console.print(peers_view(snapshots))
+    if identical(rows, snapshots):
+        console.print(f"Identical on every load balancer: {len(rows)} entries.", style="green")
+    else:
+        differing = sum(not row.same for row in rows)
+        console.print(f"{differing} of {len(rows)} entries differ.", style="bold red")

@@ -1,0 +1,156 @@
+"""The stick tables of every load balancer, side by side, with their peers' state.
+
+Replication is right when every load balancer holds the same keys pointing
+at the same servers. Expiry dates differ a little between peers (each entry
+is refreshed where it is used), so only key and server are compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from peerlab.channels import RemoteCommandError
+from peerlab.lab import PEERS_SECTION, STICK_TABLE, LoadBalancer
+from peerlab.runtime import (
+    PeersSection,
+    Processes,
+    RuntimeAPIError,
+    Table,
+    TableEntry,
+    show_peers,
+    show_proc,
+    show_table,
+)
+from peerlab.sessions import session_id
+
+# Session numbers recognised in keys: the narrative's and any a user is
+# likely to try with `peerlab access`.
+KNOWN_SESSIONS = range(100_000)
+
+
+@cache
+def _sessions_by_key() -> dict[str, int]:
+    return {session_id(number): number for number in KNOWN_SESSIONS}
+
+
+def session_number(key: str) -> int | None:
+    """The N of a key that is md5("_N"), as peerlab's sessions are; else None."""
+    return _sessions_by_key().get(key)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One load balancer as its runtime API shows it, or why it could not be read."""
+
+    name: str
+    table: Table | None = None
+    peers: PeersSection | None = None
+    processes: Processes | None = None
+    error: str = ""
+
+
+def snapshot(lb: LoadBalancer, table: str = STICK_TABLE, section: str = PEERS_SECTION) -> Snapshot:
+    """Read table, peers section and processes of ``lb``; a stopped HAProxy is not an error."""
+    try:
+        return Snapshot(
+            lb.name,
+            table=show_table(lb.run, table),
+            peers=show_peers(lb.run).get(section),
+            processes=show_proc(lb.run),
+        )
+    except (RemoteCommandError, RuntimeAPIError) as error:
+        return Snapshot(lb.name, error=str(error))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One key and the entry each load balancer holds for it (None: no entry)."""
+
+    key: str
+    session: int | None
+    entries: tuple[TableEntry | None, ...]
+
+    @property
+    def same(self) -> bool:
+        """Every load balancer holds the key, pointing at the same server."""
+        servers = {entry.server_key if entry else None for entry in self.entries}
+        return None not in servers and len(servers) == 1
+
+
+def side_by_side(tables: Sequence[Table | None]) -> list[Row]:
+    """One row per key of any table; sessions in number order, other keys after."""
+    keys = set().union(*(table.entries for table in tables if table is not None))
+
+    def order(key: str) -> tuple[int, int, str]:
+        number = session_number(key)
+        return (0, number, key) if number is not None else (1, 0, key)
+
+    return [
+        Row(
+            key,
+            session_number(key),
+            tuple(table.entries.get(key) if table else None for table in tables),
+        )
+        for key in sorted(keys, key=order)
+    ]
+
+
+def identical(rows: Sequence[Row], snapshots: Sequence[Snapshot]) -> bool:
+    """Every load balancer answered, and every key is the same everywhere."""
+    return all(s.table is not None for s in snapshots) and all(row.same for row in rows)
+
+
+def report(snapshots: Sequence[Snapshot]) -> dict:
+    """Everything ``peerlab tables`` shows, as plain data for --json."""
+    rows = side_by_side([s.table for s in snapshots])
+    return {
+        "identical": identical(rows, snapshots),
+        "load_balancers": [
+            {
+                "name": s.name,
+                "error": s.error or None,
+                "table": {"name": s.table.name, "used": s.table.used} if s.table else None,
+                "processes": (
+                    {
+                        "master_pid": s.processes.master_pid,
+                        "reloads": s.processes.reloads,
+                        "workers": list(s.processes.workers),
+                        "old_workers": list(s.processes.old_workers),
+                    }
+                    if s.processes
+                    else None
+                ),
+                "peers": (
+                    {
+                        "section": s.peers.name,
+                        "resync_done": s.peers.resync_done,
+                        "remotes": [
+                            {"name": p.name, "connected": p.connected, "last_status": p.last_status}
+                            for p in s.peers.remotes
+                        ],
+                    }
+                    if s.peers
+                    else None
+                ),
+            }
+            for s in snapshots
+        ],
+        "entries": [
+            {
+                "key": row.key,
+                "session": row.session,
+                "same": row.same,
+                "servers": {
+                    s.name: (
+                        {"server": entry.server_key, "expires_ms": entry.expires_ms}
+                        if entry
+                        else None
+                    )
+                    for s, entry in zip(snapshots, row.entries, strict=True)
+                },
+            }
+            for row in rows
+        ],
+    }

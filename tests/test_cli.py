@@ -1,0 +1,44 @@
+"""The peerlab command line: help, and refusals that name the way out."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from peerlab.cli import EXIT_REFUSED, main
+
+
+def peerlab(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "peerlab", *argv], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("command", ["access", "demo", "tables", "wait-synced"])
+def test_every_command_documents_itself(command):
+    result = peerlab(command, "--help")
+    assert result.returncode == 0
+    assert "--json" in result.stdout
+    assert "--inventory" in result.stdout
+
+
+def test_a_missing_inventory_is_refused_with_what_to_do(tmp_path, capsys):
+    status = main(["tables", "--json", "--inventory", str(tmp_path / "none.yml")])
+    assert status == EXIT_REFUSED
+    assert "does not exist: pass --inventory" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_a_load_balancer_number_outside_the_inventory_is_refused(capsys):
+    status = main(["access", "--lb", "3", "1", "2"])
+    assert status == EXIT_REFUSED
+    assert "--lb 3: the inventory has load balancers 1 to 2" in capsys.readouterr().err
+
+
+def test_access_prints_the_demo_format_and_fails_when_nothing_answers(capsys):
+    # Port 9 on loopback (discard) has no HTTP server here: every request fails.
+    status = main(["access", "--url", "http://127.0.0.1:9/", "7", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert [line[:8] for line in lines] == ["00007 - ", "00008 - "]
+    assert all("error:" in line for line in lines)

@@ -1,0 +1,71 @@
+"""`peerlab tables`: keys side by side, differences found, the JSON report."""
+
+from pathlib import Path
+
+from peerlab.runtime import Peer, PeersSection, Processes, Table, TableEntry, parse_table
+from peerlab.sessions import session_id
+from peerlab.tables import Snapshot, report, session_number, side_by_side
+
+DATA = Path(__file__).parent / "data"
+
+
+def table(servers: dict[str, str]) -> Table:
+    entries = {key: TableEntry(key, None, server, 1000) for key, server in servers.items()}
+    return Table("back-session", len(entries), entries)
+
+
+def test_session_numbers_are_recognised_in_keys():
+    assert session_number(session_id(21)) == 21
+    assert session_number(session_id(99_999)) == 99_999
+    assert session_number("0" * 32) is None
+
+
+def test_recorded_tables_of_both_releases_line_up_with_themselves():
+    for version in ("haproxy-2.6", "haproxy-3.0"):
+        recorded = parse_table((DATA / version / "show-table.txt").read_text())
+        rows = side_by_side([recorded, recorded])
+        assert len(rows) == recorded.used > 0
+        assert all(row.same for row in rows)
+
+
+def test_rows_come_in_session_order_with_foreign_keys_last():
+    rows = side_by_side([table({session_id(5): "be5", "zz": "be1", session_id(1): "be1"})])
+    assert [row.session for row in rows] == [1, 5, None]
+
+
+def test_a_missing_entry_and_a_different_server_both_differ():
+    lb1 = table({session_id(1): "be1", session_id(2): "be2", session_id(3): "be3"})
+    lb2 = table({session_id(1): "be1", session_id(2): "be7"})
+    rows = side_by_side([lb1, lb2])
+    assert [row.same for row in rows] == [True, False, False]
+    assert rows[2].entries[1] is None
+
+
+def test_report_is_identical_only_when_every_lb_answered_and_agrees():
+    servers = {session_id(1): "be1"}
+    peers = PeersSection("haproxy-peers", 0x3, (Peer("haproxy-2", False, True, "ESTA"),))
+    procs = Processes(10, 2, (30,), ())
+    ok = Snapshot("haproxy-1", table(servers), peers, procs)
+    document = report([ok, Snapshot("haproxy-2", table(servers))])
+    assert document["identical"] is True
+    assert document["entries"] == [
+        {
+            "key": session_id(1),
+            "session": 1,
+            "same": True,
+            "servers": {
+                "haproxy-1": {"server": "be1", "expires_ms": 1000},
+                "haproxy-2": {"server": "be1", "expires_ms": 1000},
+            },
+        }
+    ]
+    first = document["load_balancers"][0]
+    assert first["processes"] == {
+        "master_pid": 10, "reloads": 2, "workers": [30], "old_workers": [],
+    }  # fmt: skip
+    assert first["peers"]["remotes"] == [
+        {"name": "haproxy-2", "connected": True, "last_status": "ESTA"}
+    ]
+    stopped = report([ok, Snapshot("haproxy-2", error="HAProxy not running")])
+    assert stopped["identical"] is False
+    assert stopped["load_balancers"][1]["error"] == "HAProxy not running"
