@@ -18,7 +18,7 @@ from rich.live import Live
 from peerlab import __version__, render
 from peerlab.access import backend_for
 from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
-from peerlab.demo import LabNotFresh, LabNotUp, run_demo
+from peerlab.demo import LabNotFresh, LabNotUp, ensure_fresh, run_narrative
 from peerlab.inventory import LB_GROUP, InventoryError, load_balancers
 from peerlab.lab import LoadBalancer, wait_all_synced
 from peerlab.narrative import SETTLE_TIMEOUT_S
@@ -89,20 +89,9 @@ def cmd_demo(args: argparse.Namespace, output: Output) -> int:
     lbs = lbs_from(args)
     if len(lbs) < 2:
         raise Refused(f"the narrative needs two load balancers; the inventory has {len(lbs)}")
-    steps = render.step_table()
     try:
         with output.progress("checking that the lab is fresh") as progress:
-            if output.as_json:
-                result = run_demo(lbs, args.reset, progress, timeout=args.timeout)
-            else:
-                with Live(steps, console=output.out, auto_refresh=False) as live:
-                    result = run_demo(
-                        lbs,
-                        args.reset,
-                        progress,
-                        on_step=lambda step: (render.add_step(steps, step), live.refresh()),
-                        timeout=args.timeout,
-                    )
+            ensure_fresh(lbs, args.reset, progress, args.timeout)
     except LabNotUp as error:
         raise Refused(f"the lab is not up: {error}. Bring it up with `make lab`.") from error
     except LabNotFresh as error:
@@ -112,6 +101,24 @@ def cmd_demo(args: argparse.Namespace, output: Output) -> int:
             + "\nRun `peerlab demo --reset` (stops HAProxy on every load balancer, then "
             "starts it: empty tables, round robin at the first server)."
         ) from error
+    steps = render.step_table()
+    with output.progress("running the narrative") as progress:
+        if output.as_json or not output.out.is_terminal:
+            result = run_narrative(lbs, args.reset, progress, timeout=args.timeout)
+            if not output.as_json:
+                for step in result.steps:
+                    render.add_step(steps, step)
+                output.out.print(steps)
+        else:
+            # On a terminal each step's row appears as soon as it is done.
+            with Live(steps, console=output.out, auto_refresh=False) as live:
+                result = run_narrative(
+                    lbs,
+                    args.reset,
+                    progress,
+                    on_step=lambda step: (render.add_step(steps, step), live.refresh()),
+                    timeout=args.timeout,
+                )
     if output.as_json:
         output.json(result.to_dict())
     else:
@@ -143,7 +150,9 @@ def cmd_wait_synced(args: argparse.Namespace, output: Output) -> int:
         if output.as_json:
             output.json({"synced": False, "error": message})
         else:
-            output.err.print(f"peerlab: not synced: {message}", style="red")
+            output.err.print(
+                f"peerlab: not synced: {message}", style="red", markup=False, soft_wrap=True
+            )
         return EXIT_FAILED
     elapsed = round(time.monotonic() - started, 1)
     if output.as_json:
@@ -271,10 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refused as error:
         if args.json:
             output.json({"error": str(error)})
-        output.err.print(f"peerlab: {error}", style="red", markup=False)
+        output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)
         return EXIT_REFUSED
     except RemoteCommandError as error:
-        output.err.print(f"peerlab: {error}", style="red", markup=False)
+        output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -203,16 +203,15 @@ def restore(lbs: Sequence[LoadBalancer], timeout: float) -> Epilogue:
     )
 
 
-def run_demo(
+def run_narrative(
     lbs: Sequence[LoadBalancer],
-    do_reset: bool = False,
+    reset_first: bool = False,
     progress: Progress = lambda _: None,
     on_step: Callable[[StepResult], None] = lambda _: None,
     timeout: float = SETTLE_TIMEOUT_S,
 ) -> DemoReport:
-    """Check (or make) the lab fresh, run every step, restore LB2, report."""
-    ensure_fresh(lbs, do_reset, progress, timeout)
-    report = DemoReport(reset=do_reset)
+    """Run every step on a lab ``ensure_fresh`` accepted, restore LB2, report."""
+    report = DemoReport(reset=reset_first)
     for step in NARRATIVE:
         result = run_narrative_step(lbs, step, progress)
         report.steps.append(result)
@@ -220,3 +219,15 @@ def run_demo(
     progress("after: starting HAProxy on every load balancer again, relearning the table")
     report.epilogue = restore(lbs, timeout)
     return report
+
+
+def run_demo(
+    lbs: Sequence[LoadBalancer],
+    do_reset: bool = False,
+    progress: Progress = lambda _: None,
+    on_step: Callable[[StepResult], None] = lambda _: None,
+    timeout: float = SETTLE_TIMEOUT_S,
+) -> DemoReport:
+    """Check (or make) the lab fresh, then run the narrative."""
+    ensure_fresh(lbs, do_reset, progress, timeout)
+    return run_narrative(lbs, do_reset, progress, on_step, timeout)
