@@ -42,3 +42,19 @@ def test_access_prints_the_demo_format_and_fails_when_nothing_answers(capsys):
     assert status == 1
     assert [line[:8] for line in lines] == ["00007 - ", "00008 - "]
     assert all("error:" in line for line in lines)
+
+
+def test_demo_against_unreachable_load_balancers_refuses_and_says_how_to_bring_them_up(
+    tmp_path, capsys
+):
+    # Both "load balancers" are this machine's loopback, where no lab answers SSH.
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "loadbalancers:\n  hosts:\n"
+        "    lb-a: {ansible_host: 127.0.0.1}\n    lb-b: {ansible_host: 127.0.0.1}\n"
+    )
+    status = main(["demo", "--inventory", str(inventory), "--ssh-key", str(tmp_path / "none")])
+    assert status == EXIT_REFUSED
+    error = capsys.readouterr().err
+    assert "the lab is not up: cannot reach lb-a" in error
+    assert "make lab" in error

@@ -8,12 +8,34 @@ from pathlib import Path
 import pytest
 import yaml
 
-MOLECULE = Path(__file__).parents[1] / "molecule"
+ROOT = Path(__file__).parents[1]
+MOLECULE = ROOT / "molecule"
+BASE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
 SCENARIOS = sorted(p.parent for p in MOLECULE.glob("*/molecule.yml"))
 
 
+def merged(base: dict, override: dict) -> dict:
+    """Molecule's merge of a scenario onto the base config: dictionaries key by key."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            result[key] = merged(base[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def load(scenario: Path) -> dict:
-    return yaml.safe_load((scenario / "molecule.yml").read_text())
+    base = yaml.safe_load(BASE_CONFIG.read_text())
+    return merged(base, yaml.safe_load((scenario / "molecule.yml").read_text()))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_the_base_config_gives_every_scenario_the_shared_converge_and_tests(scenario):
+    config = load(scenario)
+    assert config["provisioner"]["playbooks"]["converge"] == "../../playbooks/site.yml"
+    assert config["provisioner"]["env"]["ANSIBLE_ROLES_PATH"].endswith("/roles")
+    assert config["verifier"]["name"] == "testinfra"
 
 
 def sequence_args(scenario: Path, action: str) -> list[str]:
