@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
+from rich.spinner import Spinner
 
 from peerlab import __version__, render
 from peerlab.access import backend_for
 from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
-from peerlab.demo import LabNotFresh, LabNotUp, ensure_fresh, run_narrative
+from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_narrative
 from peerlab.inventory import LB_GROUP, InventoryError, load_balancers
 from peerlab.lab import LoadBalancer, wait_all_synced
 from peerlab.narrative import SETTLE_TIMEOUT_S
@@ -101,24 +102,16 @@ def cmd_demo(args: argparse.Namespace, output: Output) -> int:
             + "\nRun `peerlab demo --reset` (stops HAProxy on every load balancer, then "
             "starts it: empty tables, round robin at the first server)."
         ) from error
-    steps = render.step_table()
-    with output.progress("running the narrative") as progress:
-        if output.as_json or not output.out.is_terminal:
+    if output.as_json or not output.out.is_terminal:
+        with output.progress("running the narrative") as progress:
             result = run_narrative(lbs, args.reset, progress, timeout=args.timeout)
-            if not output.as_json:
-                for step in result.steps:
-                    render.add_step(steps, step)
-                output.out.print(steps)
-        else:
-            # On a terminal each step's row appears as soon as it is done.
-            with Live(steps, console=output.out, auto_refresh=False) as live:
-                result = run_narrative(
-                    lbs,
-                    args.reset,
-                    progress,
-                    on_step=lambda step: (render.add_step(steps, step), live.refresh()),
-                    timeout=args.timeout,
-                )
+        if not output.as_json:
+            steps = render.step_table()
+            for step in result.steps:
+                render.add_step(steps, step)
+            output.out.print(steps)
+    else:
+        result = narrative_live(lbs, args, output.out)
     if output.as_json:
         output.json(result.to_dict())
     else:
@@ -126,6 +119,25 @@ def cmd_demo(args: argparse.Namespace, output: Output) -> int:
             render.print_step_errors(output.out, step)
         render.print_demo_summary(output.out, result)
     return EXIT_OK if result.match else EXIT_FAILED
+
+
+def narrative_live(
+    lbs: Sequence[LoadBalancer], args: argparse.Namespace, console: Console
+) -> DemoReport:
+    """Run the narrative on a terminal: each step's row appears as soon as it is done,
+    under it a spinner saying what is going on."""
+    steps = render.step_table()
+    spinner = Spinner("dots", text="running the narrative")
+    with Live(Group(steps, spinner), console=console, refresh_per_second=8) as live:
+        result = run_narrative(
+            lbs,
+            args.reset,
+            progress=lambda text: spinner.update(text=text),
+            on_step=lambda step: render.add_step(steps, step),
+            timeout=args.timeout,
+        )
+        live.update(steps, refresh=True)
+    return result
 
 
 def cmd_tables(args: argparse.Namespace, output: Output) -> int:
