@@ -19,14 +19,13 @@ from pathlib import Path
 import pytest
 
 from peerlab.access import backends_for
-from peerlab.demo import LoadBalancerState, freshness_problems
+from peerlab.demo import LoadBalancerState, freshness_problems, running_state
 from peerlab.lab import STICK_TABLE, LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.runtime import (
     ADMIN_SOCKET,
     MASTER_SOCKET,
     show_peers,
     show_proc,
-    show_servers,
     show_table,
 )
 from peerlab.sessions import session_id
@@ -171,16 +170,7 @@ def pair(tmp_path_factory) -> Iterator[tuple[list[LoadBalancer], list[Instance]]
 
 def test_a_started_pair_is_fresh_empty_and_unbalanced(pair):
     lbs, _ = pair
-    states = [
-        LoadBalancerState(
-            lb.name,
-            running=True,
-            entries=show_table(lb.run, STICK_TABLE).used,
-            sessions_served=sum(s.total_sessions for s in show_servers(lb.run, STICK_TABLE)),
-        )
-        for lb in lbs
-    ]
-    assert freshness_problems(states) == []
+    assert freshness_problems([running_state(lb) for lb in lbs]) == []
 
 
 def test_show_peers_reports_the_remote_connected_and_resync_done(pair):
@@ -202,7 +192,7 @@ def test_new_sessions_go_round_robin_and_are_stored(pair):
 
 def test_show_stat_counts_what_each_load_balancer_balanced(pair):
     lbs, _ = pair
-    served = [sum(s.total_sessions for s in show_servers(lb.run, STICK_TABLE)) for lb in lbs]
+    served = [running_state(lb).sessions_served for lb in lbs]
     assert served == [4, 0]
     problems = freshness_problems([LoadBalancerState(lbs[0].name, True, 4, served[0])])
     assert len(problems) == 2

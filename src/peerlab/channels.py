@@ -49,6 +49,17 @@ def vagrant_insecure_key() -> Path:
     return Path(home) / "insecure_private_key"
 
 
+def _run_with_deadline(
+    argv: list[str], target: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, env=env, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RemoteCommandError(f"{target}: no answer within {COMMAND_TIMEOUT_S}s") from error
+
+
 def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> Runner:
     """A Runner that executes shell commands as root on ``address`` over SSH."""
     identity = str(key or vagrant_insecure_key())
@@ -58,12 +69,7 @@ def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> 
             "ssh", "-i", identity, *SSH_OPTIONS, f"{user}@{address}",
             f"sudo sh -c {shlex.quote(command)}",
         ]  # fmt: skip
-        try:
-            result = subprocess.run(
-                argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired as error:
-            raise RemoteCommandError(f"{address}: no answer within {COMMAND_TIMEOUT_S}s") from error
+        result = _run_with_deadline(argv, address)
         if result.returncode != 0:
             raise RemoteCommandError(
                 f"{address}: `{command}` exited {result.returncode}: {result.stderr.strip()}"
@@ -94,14 +100,7 @@ def ansible_runner(inventory: Path, host: str) -> Runner:
             project_tool("ansible"), host, "-i", str(inventory), "--become",
             "-m", "ansible.builtin.shell", "-a", command,
         ]  # fmt: skip
-        try:
-            result = subprocess.run(
-                argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, env=env,
-                check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired as error:
-            raise RemoteCommandError(f"{host}: no answer within {COMMAND_TIMEOUT_S}s") from error
-        return _ansible_stdout(host, command, result)
+        return _ansible_stdout(host, command, _run_with_deadline(argv, host, env))
 
     return run
 

@@ -222,9 +222,15 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"peerlab {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="command")
 
-    access = commands.add_parser(
+    def command(name: str, run: Callable, **texts: str) -> argparse.ArgumentParser:
+        """A subcommand with the common options, run by ``run(args, output)``."""
+        sub = commands.add_parser(name, parents=[common], **texts)
+        sub.set_defaults(run=run)
+        return sub
+
+    access = command(
         "access",
-        parents=[common],
+        cmd_access,
         help="send sessions FIRST..LAST through a load balancer, print who answered",
         description="Send one request per session number FIRST..LAST, with the cookie "
         "JSESSIONID=md5('_N') (plus c1=1; c2=2), and print '00021 - Backend 6' per "
@@ -234,11 +240,10 @@ def parser() -> argparse.ArgumentParser:
     access.add_argument("--url", help="send to this URL instead (a real deployment)")
     access.add_argument("first", type=int, help="first session number")
     access.add_argument("last", type=int, help="last session number")
-    access.set_defaults(run=cmd_access)
 
-    demo = commands.add_parser(
+    demo = command(
         "demo",
-        parents=[common],
+        cmd_demo,
         help="run the original demo's narrative and compare every answer",
         description="Run the narrative on a fresh lab: sessions through LB1 and LB2, "
         "replication between them, then stop LB2 and reload LB1 and check that every "
@@ -257,29 +262,26 @@ def parser() -> argparse.ArgumentParser:
         default=SETTLE_TIMEOUT_S,
         help=f"seconds to wait for each resync (default {SETTLE_TIMEOUT_S:g})",
     )
-    demo.set_defaults(run=cmd_demo)
 
-    tables = commands.add_parser(
+    command(
         "tables",
-        parents=[common],
+        cmd_tables,
         help="the stick tables of every load balancer side by side, and their peers",
         description="Read 'show table', 'show peers' and 'show proc' on every load "
         "balancer through the runtime API (over --channel) and print the tables side "
         "by side: key, session number, server and expiry per load balancer, entries "
         "that differ highlighted; then each one's processes and peer connections.",
     )
-    tables.set_defaults(run=cmd_tables)
 
-    wait = commands.add_parser(
+    wait = command(
         "wait-synced",
-        parents=[common],
+        cmd_wait_synced,
         help="wait until every load balancer's peers are connected and resynced",
         description="Return once every load balancer runs one worker, has finished its "
         "resync and has every other load balancer connected as a peer; exit 1 after "
         "--timeout seconds, naming what was last seen.",
     )
     wait.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
-    wait.set_defaults(run=cmd_wait_synced)
     return top
 
 

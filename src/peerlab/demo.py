@@ -19,6 +19,7 @@ from peerlab.narrative import NARRATIVE, SETTLE_TIMEOUT_S, Step, run_step, sessi
 from peerlab.runtime import RuntimeAPIError, show_servers, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import SyncTimeout
+from peerlab.tables import side_by_side
 
 Progress = Callable[[str], None]
 
@@ -73,10 +74,15 @@ def read_state(lb: LoadBalancer) -> LoadBalancerState:
     if status != "active":
         return LoadBalancerState(lb.name, running=False)
     try:
-        entries = show_table(lb.run, STICK_TABLE).used
-        served = sum(server.total_sessions for server in show_servers(lb.run, STICK_TABLE))
+        return running_state(lb)
     except (RemoteCommandError, RuntimeAPIError) as error:
         raise LabNotFresh([f"{lb.name}: runtime API not answering ({error})"]) from error
+
+
+def running_state(lb: LoadBalancer) -> LoadBalancerState:
+    """The freshness counters of a running load balancer, from its runtime API."""
+    entries = show_table(lb.run, STICK_TABLE).used
+    served = sum(server.total_sessions for server in show_servers(lb.run, STICK_TABLE))
     return LoadBalancerState(lb.name, True, entries, served)
 
 
@@ -193,13 +199,14 @@ def restore(lbs: Sequence[LoadBalancer], timeout: float) -> Epilogue:
     for lb in lbs:
         lb.systemctl("start")
     wait_all_synced(lbs, timeout=timeout)
-    tables = {lb.name: show_table(lb.run, STICK_TABLE).servers() for lb in lbs}
-    first = next(iter(tables.values()))
+    tables = [show_table(lb.run, STICK_TABLE) for lb in lbs]
+    rows = side_by_side(tables)
+    everywhere = {row.key for row in rows if all(row.entries)}
     created = {session_id(number) for number in sessions_created()}
     return Epilogue(
-        entries={name: len(table) for name, table in tables.items()},
-        identical=all(table == first for table in tables.values()),
-        complete=all(created <= set(table) for table in tables.values()),
+        entries={lb.name: len(table.entries) for lb, table in zip(lbs, tables, strict=True)},
+        identical=all(row.same for row in rows),
+        complete=created <= everywhere,
     )
 
 
@@ -219,15 +226,3 @@ def run_narrative(
     progress("after: starting HAProxy on every load balancer again, relearning the table")
     report.epilogue = restore(lbs, timeout)
     return report
-
-
-def run_demo(
-    lbs: Sequence[LoadBalancer],
-    do_reset: bool = False,
-    progress: Progress = lambda _: None,
-    on_step: Callable[[StepResult], None] = lambda _: None,
-    timeout: float = SETTLE_TIMEOUT_S,
-) -> DemoReport:
-    """Check (or make) the lab fresh, then run the narrative."""
-    ensure_fresh(lbs, do_reset, progress, timeout)
-    return run_narrative(lbs, do_reset, progress, on_step, timeout)

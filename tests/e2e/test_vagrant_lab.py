@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from peerlab.channels import project_tool
 from peerlab.narrative import NARRATIVE, sessions_created, step
 from peerlab.sessions import session_id
 
@@ -38,7 +38,7 @@ def peerlab(*argv: str) -> subprocess.CompletedProcess:
     """The installed `peerlab` command, run from the checkout like a user does."""
     started = time.monotonic()
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("peerlab")), *argv],
+        [project_tool("peerlab"), *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,

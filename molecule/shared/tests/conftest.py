@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+from peerlab.channels import project_tool
 from peerlab.lab import LoadBalancer
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -87,12 +87,11 @@ def web_ips() -> list[str]:
 def apply_role():
     """Apply one role to one group with extra variables; return the finished process."""
     playbook = Path(__file__).parents[1] / "apply_role.yml"
-    playbook_bin = Path(sys.executable).with_name("ansible-playbook")
 
     def run(role: str, hosts: str, extra_vars: dict) -> subprocess.CompletedProcess:
-        variables = {"apply_role": role, "apply_hosts": hosts, **extra_vars}
+        variables = json.dumps({"apply_role": role, "apply_hosts": hosts, **extra_vars})
         return subprocess.run(
-            [str(playbook_bin), "-i", INVENTORY, str(playbook), "-e", json.dumps(variables)],
+            [project_tool("ansible-playbook"), "-i", INVENTORY, str(playbook), "-e", variables],
             capture_output=True,
             text=True,
             timeout=600,
