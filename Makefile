@@ -115,6 +115,8 @@ test-docker: deps ## Molecule docker scenario on both Debian releases
 .PHONY: molecule-docker
 molecule-docker: deps
 	@images/docker/build $(DEBIAN)
+	@# The TLS stage's strangers run the machine's own HAProxy.
+	@scripts/install-host-packages unit
 	LAB_DEBIAN=$(DEBIAN) molecule test -s docker
 
 .PHONY: test-vms

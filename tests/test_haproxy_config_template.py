@@ -20,10 +20,21 @@ def render(host: str, **overrides) -> str:
         groups={"loadbalancers": list(PEERS)},
         hostvars={name: {"haproxy_peers_peer_address": ip} for name, ip in PEERS.items()},
         haproxy_peers_servers=SERVERS,
+        haproxy_peers_stats_user="admin",
+        haproxy_peers_stats_password="s3cret:with colon",
     )
     variables.update(overrides)
-    template = (ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2").read_text()
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
+    # Role variables that are templates of other variables (the paths in
+    # vars/main.yml), resolved as Ansible would; the ones that need Ansible's
+    # lookups and filters are not used by the template.
+    for name, value in list(variables.items()):
+        if isinstance(value, str) and "{{" in value:
+            try:
+                variables[name] = environment.from_string(value).render(variables)
+            except jinja2.TemplateError:
+                continue
+    template = (ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2").read_text()
     return environment.from_string(template).render(variables)
 
 
@@ -45,8 +56,30 @@ def test_localpeer_names_this_host_before_the_peers_section(host):
     assert config.index("localpeer") < config.index("peers haproxy-peers")
 
 
-def test_peers_section_is_identical_on_every_member():
-    sections = {host: section(render(host), "peers haproxy-peers") for host in PEERS}
+def test_tls_peers_bind_this_member_and_verify_every_peer_both_ways():
+    pem, ca = "/etc/haproxy/peers-tls/haproxy-1.pem", "/etc/haproxy/peers-tls/ca.pem"
+    assert section(render("haproxy-1"), "peers haproxy-peers") == [
+        f"bind 192.168.56.11:10000 ssl crt {pem} ca-file {ca} verify required",
+        f"default-server ssl crt {pem} ca-file {ca} verify required",
+        "server haproxy-1",
+        "server haproxy-2 192.168.56.12:10000 verifyhost haproxy-2",
+    ]
+
+
+def test_tls_peers_name_this_member_as_the_local_server_on_each_member():
+    for host, other in (("haproxy-1", "haproxy-2"), ("haproxy-2", "haproxy-1")):
+        lines = section(render(host), "peers haproxy-peers")
+        assert f"server {host}" in lines
+        assert f"server {other} {PEERS[other]}:10000 verifyhost {other}" in lines
+        assert lines[0].startswith(f"bind {PEERS[host]}:10000 ssl crt ")
+        assert not [line for line in lines if line.startswith("peer ")]
+
+
+def test_plain_peers_section_is_identical_on_every_member():
+    sections = {
+        host: section(render(host, haproxy_peers_tls=False), "peers haproxy-peers")
+        for host in PEERS
+    }
     assert sections["haproxy-1"] == sections["haproxy-2"]
     assert sections["haproxy-1"] == [
         "peer haproxy-1 192.168.56.11:10000",
@@ -57,6 +90,7 @@ def test_peers_section_is_identical_on_every_member():
 def test_peer_address_falls_back_to_ansible_host():
     config = render(
         "haproxy-1",
+        haproxy_peers_tls=False,
         hostvars={"haproxy-1": {"ansible_host": "10.0.0.1"}, "haproxy-2": {}},
     )
     assert section(config, "peers haproxy-peers") == [
@@ -76,11 +110,20 @@ def test_backend_sticks_on_the_session_cookie_in_a_replicated_table():
     assert servers == [f"server be{n} 192.168.56.10:{8080 + n} check" for n in range(1, 8)]
 
 
-def test_runtime_api_and_stats_page():
+def test_runtime_api_and_stats_page_behind_basic_auth():
     config = render("haproxy-1")
     assert "stats socket /run/haproxy/admin.sock mode 660 level admin" in config
     stats = section(config, "listen admin")
     assert {"bind *:8404", "stats uri /monitor"} <= set(stats)
+    # Single quotes: HAProxy takes everything inside them as it is.
+    assert "stats auth 'admin:s3cret:with colon'" in stats
+
+
+def test_anonymous_stats_page_only_when_asked_and_none_when_disabled():
+    anonymous = section(render("haproxy-1", haproxy_peers_stats_anonymous=True), "listen admin")
+    assert "stats uri /monitor" in anonymous
+    assert not [line for line in anonymous if line.startswith("stats auth")]
+    assert "listen admin" not in render("haproxy-1", haproxy_peers_stats_enabled=False)
 
 
 def test_frontend_sends_everything_to_the_sticky_backend():

@@ -9,27 +9,16 @@ commands (`make unit` installs them).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from peerlab.access import backends_for
 from peerlab.demo import LoadBalancerState, freshness_problems, running_state
 from peerlab.lab import STICK_TABLE, LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
-from peerlab.runtime import (
-    ADMIN_SOCKET,
-    MASTER_SOCKET,
-    show_peers,
-    show_proc,
-    show_table,
-)
+from peerlab.local_haproxy import LocalHAProxy, admin_socket, free_ports
+from peerlab.runtime import show_peers, show_proc, show_table
 from peerlab.sessions import session_id
-from peerlab.sync import wait_until
 from peerlab.tables import side_by_side
 
 PEER_NAMES = ("lb-a", "lb-b")
@@ -70,53 +59,8 @@ frontend answer-be{n}
 """
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def local_runner(admin: Path, master: Path):
-    """Run a command here, with the lab's socket paths replaced by this pair's."""
-
-    def run(command: str) -> str:
-        command = command.replace(ADMIN_SOCKET, str(admin)).replace(MASTER_SOCKET, str(master))
-        return subprocess.run(
-            ["sh", "-c", command], capture_output=True, text=True, check=True, timeout=10
-        ).stdout
-
-    return run
-
-
-class Instance:
-    """One HAProxy master with its worker, run from a config in a temporary folder."""
-
-    def __init__(self, folder: Path, name: str, config: str) -> None:
-        self.folder = folder
-        self.admin = folder / f"{name}-admin.sock"
-        self.master = folder / f"{name}-master.sock"
-        self.config = folder / f"{name}.cfg"
-        self.config.write_text(config)
-        self.process = subprocess.Popen(
-            ["haproxy", "-W", "-S", str(self.master), "-f", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def reload(self) -> None:
-        os.kill(self.process.pid, signal.SIGUSR2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> Iterator[tuple[list[LoadBalancer], list[Instance]]]:
+def pair(tmp_path_factory) -> Iterator[tuple[list[LoadBalancer], list[LocalHAProxy]]]:
     folder = tmp_path_factory.mktemp("haproxy")
     peer_ports = free_ports(2)
     http_ports = free_ports(2)
@@ -134,33 +78,20 @@ def pair(tmp_path_factory) -> Iterator[tuple[list[LoadBalancer], list[Instance]]
             if index == 0
             else ""
         )
-        admin = folder / f"{name}-admin.sock"
         config = CONFIG.format(
             name=name,
-            admin=admin,
+            admin=admin_socket(folder, name),
             peers=peers,
             http_port=http_ports[index],
             servers=servers,
             answers=answers,
         )
-        instance = Instance(folder, name, config)
+        instance = LocalHAProxy(folder, name, config)
         instances.append(instance)
-        lbs.append(
-            LoadBalancer(
-                name=name,
-                url=f"http://127.0.0.1:{http_ports[index]}/",
-                run=local_runner(instance.admin, instance.master),
-            )
-        )
+        lbs.append(LoadBalancer(name, f"http://127.0.0.1:{http_ports[index]}/", instance.run))
     try:
         for instance in instances:
-            wait_until(
-                lambda i=instance: (i.admin.exists() or i.process.poll() is not None, None),
-                START_TIMEOUT_S,
-                f"{instance.config.name} started",
-            )
-            if instance.process.poll() is not None:
-                pytest.fail(f"haproxy exited: {instance.process.stderr.read().decode()}")
+            instance.wait_started(START_TIMEOUT_S)
         wait_all_synced(lbs, timeout=START_TIMEOUT_S)
         yield lbs, instances
     finally:

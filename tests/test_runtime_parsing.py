@@ -65,3 +65,26 @@ def test_resync_not_done_while_a_started_process_waits_for_a_remote_peer():
 def test_an_error_answer_is_reported_not_parsed_as_empty(parser):
     with pytest.raises(RuntimeAPIError, match="Unknown command"):
         parser("Unknown command: 'show tabel'\n")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_show_peers_counts_the_sessions_opened_to_each_peer(version):
+    section = parse_peers(recorded(version, "show-peers.txt"))["haproxy-peers"]
+    (remote,) = section.remotes
+    (local,) = [p for p in section.peers if p.local]
+    assert remote.connections >= 1
+    assert local.connections == 0
+
+
+def test_show_peers_names_the_transport_of_an_accepted_tls_session():
+    # Recorded on a member of the lab with peers over TLS; haproxy-2 had
+    # connected to it, so this process shows the session's transport.
+    section = parse_peers(recorded("haproxy-3.0", "show-peers-tls.txt"))["haproxy-peers"]
+    (remote,) = section.remotes
+    assert (remote.name, remote.connected, remote.transport) == ("haproxy-2", True, "SSL")
+    assert section.resync_done
+
+
+def test_show_peers_leaves_the_transport_empty_where_haproxy_does_not_print_it():
+    section = parse_peers(recorded("haproxy-2.6", "show-peers-learning.txt"))["haproxy-peers"]
+    assert [p.transport for p in section.peers] == ["", ""]

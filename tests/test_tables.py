@@ -43,7 +43,7 @@ def test_a_missing_entry_and_a_different_server_both_differ():
 
 def test_report_is_identical_only_when_every_lb_answered_and_agrees():
     servers = {session_id(1): "be1"}
-    peers = PeersSection("haproxy-peers", 0x3, (Peer("haproxy-2", False, True, "ESTA"),))
+    peers = PeersSection("haproxy-peers", 0x3, (Peer("haproxy-2", False, True, "ESTA", "SSL"),))
     procs = Processes(10, 2, (30,), ())
     ok = Snapshot("haproxy-1", table(servers), peers, procs)
     document = report([ok, Snapshot("haproxy-2", table(servers))])
@@ -64,7 +64,7 @@ def test_report_is_identical_only_when_every_lb_answered_and_agrees():
         "master_pid": 10, "reloads": 2, "workers": [30], "old_workers": [],
     }  # fmt: skip
     assert first["peers"]["remotes"] == [
-        {"name": "haproxy-2", "connected": True, "last_status": "ESTA"}
+        {"name": "haproxy-2", "connected": True, "last_status": "ESTA", "transport": "SSL"}
     ]
     stopped = report([ok, Snapshot("haproxy-2", error="HAProxy not running")])
     assert stopped["identical"] is False

@@ -12,6 +12,9 @@ from peerlab.demo import DemoReport, StepResult
 from peerlab.tables import Row, Snapshot, identical
 
 OK = Text("ok", style="green")
+# How HAProxy names a peer session's transport (shown for sessions a process
+# accepted), as the peers view says it.
+TRANSPORTS = {"SSL": " (TLS)", "RAW": " (plain)"}
 MISMATCH = Text("MISMATCH", style="bold red")
 
 
@@ -126,8 +129,9 @@ def peers_view(snapshots: Sequence[Snapshot]) -> RichTable:
         )
         remotes = Text()
         for peer in peers.remotes if peers else ():
+            state = "connected" if peer.connected else peer.last_status or "down"
             remotes.append(
-                f"{peer.name} {'connected' if peer.connected else peer.last_status or 'down'} ",
+                f"{peer.name} {state}{TRANSPORTS.get(peer.transport, '')} ",
                 style="green" if peer.connected else "red",
             )
         table.add_row(

@@ -114,6 +114,12 @@ class Peer:
     # HAProxy's "active": a session with this peer exists, established or not.
     active: bool
     last_status: str
+    # Transport of the current session, as HAProxy names it: "SSL" or "RAW".
+    # HAProxy prints it only for a session this process accepted; "" when
+    # not shown.
+    transport: str = ""
+    # Sessions this process opened to the peer since it started (new_conn).
+    connections: int = 0
 
     @property
     def connected(self) -> bool:
@@ -145,14 +151,25 @@ _PEER = re.compile(
     r"^0x[0-9a-f]+: id=(?P<name>[^(\s]+)\((?P<where>local|remote),(?P<state>active|inactive)\)"
     r"(?P<fields>.*)$"
 )
+# Fields of a peer's continuation lines that the lab reads (the shared tables
+# below them repeat other names, such as id= and flags=).
+_PEER_DETAILS = re.compile(r"\b(?P<name>xprt|new_conn)=(?P<value>\S+)")
 
 
 def parse_peers(output: str) -> dict[str, PeersSection]:
     """Parse the output of ``show peers``: section name -> section."""
     sections: dict[str, PeersSection] = {}
     current: dict | None = None
+    peer: dict | None = None
+
+    def close_peer() -> None:
+        nonlocal peer
+        if peer is not None and current is not None:
+            current["peers"].append(Peer(**peer))
+        peer = None
 
     def close() -> None:
+        close_peer()
         if current is not None:
             sections[current["name"]] = PeersSection(
                 current["name"], current["flags"], tuple(current["peers"])
@@ -166,17 +183,25 @@ def parse_peers(output: str) -> dict[str, PeersSection]:
             fields = _fields(section["fields"])
             current = {"name": fields["id"], "flags": int(fields["flags"], 16), "peers": []}
             continue
-        peer = _PEER.match(line)
-        if peer is not None and current is not None:
-            fields = _fields(peer["fields"])
-            current["peers"].append(
-                Peer(
-                    name=peer["name"],
-                    local=peer["where"] == "local",
-                    active=peer["state"] == "active",
-                    last_status=fields.get("last_status", ""),
-                )
-            )
+        match = _PEER.match(line)
+        if match is not None and current is not None:
+            close_peer()
+            fields = _fields(match["fields"])
+            peer = {
+                "name": match["name"],
+                "local": match["where"] == "local",
+                "active": match["state"] == "active",
+                "last_status": fields.get("last_status", ""),
+            }
+            continue
+        if peer is not None and line.startswith("shared tables"):
+            close_peer()
+        elif peer is not None:
+            for detail in _PEER_DETAILS.finditer(line):
+                if detail["name"] == "xprt":
+                    peer["transport"] = detail["value"]
+                else:
+                    peer["connections"] = int(detail["value"])
     close()
     if not sections and output.strip():
         raise RuntimeAPIError(f"not a 'show peers' answer: {output.strip()[:200]!r}")

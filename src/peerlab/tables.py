@@ -127,7 +127,12 @@ def report(snapshots: Sequence[Snapshot]) -> dict:
                         "section": s.peers.name,
                         "resync_done": s.peers.resync_done,
                         "remotes": [
-                            {"name": p.name, "connected": p.connected, "last_status": p.last_status}
+                            {
+                                "name": p.name,
+                                "connected": p.connected,
+                                "last_status": p.last_status,
+                                "transport": p.transport or None,
+                            }
                             for p in s.peers.remotes
                         ],
                     }

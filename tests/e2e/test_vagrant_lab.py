@@ -8,6 +8,7 @@ of this checkout first, because the demo needs a fresh one.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 
 from peerlab.channels import project_tool
 from peerlab.narrative import NARRATIVE, sessions_created, step
@@ -25,6 +28,16 @@ PROVIDER = os.environ.get("PROVIDER", "docker")
 LAB_MACHINES = ("web", "haproxy-1", "haproxy-2")
 LAB_NETWORK = "vagrant_network_192.168.56.0/24"
 PEERLAB_TIMEOUT_S = 900
+INVENTORY = ROOT / "inventory" / "lab"
+LB_VARS = yaml.safe_load((INVENTORY / "group_vars" / "loadbalancers.yml").read_text())
+# guest port -> host port, per load balancer, as the Vagrantfile forwards them.
+FORWARDED = {
+    name: {int(guest): int(host) for guest, host in lb["lab_forwarded_ports"].items()}
+    for name, lb in yaml.safe_load((INVENTORY / "hosts.yml").read_text())["all"]["children"][
+        "loadbalancers"
+    ]["hosts"].items()
+}
+STATS_PORT = 8404
 
 
 def make(target: str) -> float:
@@ -127,6 +140,33 @@ def test_wait_synced_returns_on_the_settled_lab(first_demo):
     result = peerlab("wait-synced", "--json", "--timeout", "60")
     assert result.returncode == 0
     assert json.loads(result.stdout)["synced"] is True
+
+
+def listening_addresses(port: int) -> list[str]:
+    """Local addresses of the TCP sockets listening on ``port`` on this machine."""
+    lines = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return [line.split()[3].rsplit(":", 1)[0].strip("[]") for line in lines]
+
+
+def test_forwarded_ports_listen_on_loopback_only(lab):
+    for name, ports in FORWARDED.items():
+        for host_port in ports.values():
+            addresses = listening_addresses(host_port)
+            assert addresses, f"{name}: nothing listens on port {host_port}"
+            exposed = [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
+            assert exposed == [], f"{name}: port {host_port} listens on {addresses}"
+
+
+def test_stats_page_answers_only_with_the_inventory_credentials(lab):
+    credentials = (LB_VARS["haproxy_peers_stats_user"], LB_VARS["haproxy_peers_stats_password"])
+    for name, ports in FORWARDED.items():
+        url = f"http://127.0.0.1:{ports[STATS_PORT]}/monitor"
+        assert requests.get(url, timeout=10).status_code == 401, name
+        response = requests.get(url, auth=credentials, timeout=10)
+        assert response.status_code == 200, name
+        assert "back-session" in response.text
 
 
 def output(*argv: str) -> list[str]:

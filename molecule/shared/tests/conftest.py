@@ -17,7 +17,8 @@ import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.channels import project_tool
-from peerlab.lab import LoadBalancer
+from peerlab.lab import LoadBalancer, wait_reloaded
+from peerlab.runtime import show_proc
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 ANSIBLE = AnsibleRunner(INVENTORY)
@@ -28,6 +29,11 @@ WEB_NAMES = sorted(ANSIBLE.get_hosts("web"))
 
 # Where the side effect before a reload records what the verify after compares.
 BEFORE_RELOAD = EPHEMERAL_DIR / "before-reload.json"
+# Where playbooks/lab_pki.yml keeps the lab CA and the load balancers'
+# certificates for this inventory: lab_pki_dir, "{{ inventory_dir }}/../lab-pki"
+# (inventory/lab/group_vars/loadbalancers.yml).
+LAB_PKI = Path(INVENTORY).parent.parent / "lab-pki"
+RELOAD_TIMEOUT_S = 120.0
 
 
 def host(name: str) -> testinfra.host.Host:
@@ -106,3 +112,44 @@ def apply_role():
 @pytest.fixture(scope="session")
 def before_reload_path() -> Path:
     return BEFORE_RELOAD
+
+
+@pytest.fixture(scope="session")
+def lab_pki() -> Path:
+    assert (LAB_PKI / "ca.crt").is_file(), f"no lab CA in {LAB_PKI}: was the lab converged?"
+    return LAB_PKI
+
+
+@pytest.fixture(scope="session")
+def stats_auth() -> tuple[str, str]:
+    """The statistics page's credentials, as the inventory gives them to the role."""
+    variables = ANSIBLE.get_variables(LB_NAMES[0])
+    return variables["haproxy_peers_stats_user"], variables["haproxy_peers_stats_password"]
+
+
+@pytest.fixture(scope="session")
+def lab_servers(web_ips) -> list[dict]:
+    """The server list the site playbook derives for the lab (default vhosts)."""
+    return [
+        {"name": f"be{n}", "address": ip, "port": 8080 + n} for ip in web_ips for n in range(1, 8)
+    ]
+
+
+@pytest.fixture(scope="session")
+def reconfigure(apply_role, lbs, lab_servers):
+    """Apply haproxy_peers to every load balancer with ``extra_vars`` on top of the
+    inventory's, then wait until each one runs the reloaded process, settled and
+    connected to the others. The change must reload HAProxy."""
+
+    def run(**extra_vars) -> subprocess.CompletedProcess:
+        reloads = {lb.name: show_proc(lb.run).reloads for lb in lbs}
+        result = apply_role(
+            "haproxy_peers", "loadbalancers", {"haproxy_peers_servers": lab_servers, **extra_vars}
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        for lb in lbs:
+            others = [other.name for other in lbs if other is not lb]
+            wait_reloaded(lb, reloads[lb.name], others, timeout=RELOAD_TIMEOUT_S)
+        return result
+
+    return run

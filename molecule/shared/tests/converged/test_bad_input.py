@@ -7,17 +7,10 @@ import re
 import pytest
 
 from peerlab.access import backend_for
+from peerlab.pki import Authority
 from peerlab.runtime import show_proc
 
 SESSION = 6001
-
-
-@pytest.fixture(scope="module")
-def lab_servers(web_ips):
-    """The server list the site playbook derives for the lab (default vhosts)."""
-    return [
-        {"name": f"be{n}", "address": ip, "port": 8080 + n} for ip in web_ips for n in range(1, 8)
-    ]
 
 
 def recap_changes(output: str) -> dict[str, int]:
@@ -89,3 +82,81 @@ def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
         # Not reloaded, not restarted: the same processes answer, as before.
         assert show_proc(lb.run) == processes[lb.name]
         assert backend_for(lb.url, sessions[lb.name]) == backends[lb.name]
+
+
+def lb_files(host) -> list[str]:
+    """What the role writes on a load balancer: configuration and TLS material."""
+    return [
+        "/etc/haproxy/haproxy.cfg",
+        "/etc/haproxy/peers-tls/ca.pem",
+        f"/etc/haproxy/peers-tls/{host.backend.host}.pem",
+    ]
+
+
+def file_checksums(hosts) -> list[str]:
+    """One command per host: on emulated VMs each command costs seconds."""
+    result = []
+    for host in hosts:
+        with host.sudo():
+            result.append(host.check_output("sha256sum " + " ".join(lb_files(host))))
+    return result
+
+
+def another_ca(folder) -> dict:
+    """A CA that signed none of the lab's certificates."""
+    path = folder / "another-ca.crt"
+    path.write_text(Authority("another CA").cert)
+    return {"haproxy_peers_tls_ca_src": str(path)}
+
+
+# Bad input -> (what the message must say, the variable it must name).
+BAD_LB_INPUT = {
+    "certificate without its key": (
+        lambda folder: {"haproxy_peers_tls_key_src": ""},
+        "is given for {host} but not its private key",
+        "haproxy_peers_tls_key_src",
+    ),
+    "no CA": (
+        lambda folder: {"haproxy_peers_tls_ca_src": ""},
+        "No CA is given for {host}",
+        "haproxy_peers_tls_ca_src",
+    ),
+    "CA file missing": (
+        lambda folder: {"haproxy_peers_tls_ca_src": "/nonexistent/peers-ca.crt"},
+        "is not a readable, non-empty file on the controller",
+        "haproxy_peers_tls_ca_src is '/nonexistent/peers-ca.crt' for {host}",
+    ),
+    "certificate not signed by the CA": (
+        another_ca,
+        "is not signed by the CA in haproxy_peers_tls_ca_src",
+        "the other members would refuse {host}",
+    ),
+    "statistics page without credentials": (
+        lambda folder: {"haproxy_peers_stats_password": ""},
+        "The statistics page of {host} needs credentials",
+        "haproxy_peers_stats_anonymous: true",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LB_INPUT))
+def test_bad_tls_or_stats_input_stops_before_any_change_naming_what_to_set(
+    case, apply_role, lb_hosts, lab_servers, tmp_path
+):
+    make_vars, message, names = BAD_LB_INPUT[case]
+    before = file_checksums(lb_hosts)
+    result = apply_role(
+        "haproxy_peers",
+        "loadbalancers",
+        {"haproxy_peers_servers": lab_servers, **make_vars(tmp_path)},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for host in lb_hosts:
+        name = host.backend.host
+        assert message.format(host=name) in output, output
+        assert names.format(host=name) in output, output
+    changes = recap_changes(result.stdout)
+    assert set(changes) == {host.backend.host for host in lb_hosts}, output
+    assert set(changes.values()) == {0}, changes
+    assert file_checksums(lb_hosts) == before

@@ -33,24 +33,43 @@ def test_haproxy_is_the_release_of_the_distribution(lb_hosts):
         assert re.search(rf"version {re.escape(HAPROXY_OF_DEBIAN[codename])}\.", version), version
 
 
-def test_rendered_haproxy_config_is_valid(lb_hosts):
+def test_rendered_haproxy_config_is_valid_without_warnings(lb_hosts):
+    # A half-configured TLS peers section (SSL on the bind, not on the local
+    # server) passes the check with a warning and breaks the reload handover.
     for lb in lb_hosts:
         with lb.sudo():
             result = lb.run("haproxy -c -f /etc/haproxy/haproxy.cfg")
         assert result.rc == 0, result.stderr
+        assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
 
 
-def test_peers_section_is_identical_and_names_every_load_balancer(lb_hosts, lb_ips):
-    sections = []
+def test_peers_section_is_mutual_tls_naming_every_load_balancer(lb_hosts, lb_ips):
+    directory = "/etc/haproxy/peers-tls"
     for lb in lb_hosts:
-        config = lb.file("/etc/haproxy/haproxy.cfg").content_string
-        section = re.search(r"^peers haproxy-peers\n((?:    peer .*\n)+)", config, re.M)
+        name = lb.backend.host
+        with lb.sudo():
+            config = lb.file("/etc/haproxy/haproxy.cfg").content_string
+        section = re.search(r"^peers haproxy-peers\n((?:    .*\n)+)", config, re.M)
         assert section, config
-        sections.append(section.group(1))
-        assert f"localpeer {lb.backend.host}" in config
-    assert len(set(sections)) == 1
-    for name, ip in lb_ips.items():
-        assert f"peer {name} {ip}:10000\n" in sections[0]
+        lines = section.group(1).strip().splitlines()
+        tls = f"ssl crt {directory}/{name}.pem ca-file {directory}/ca.pem verify required"
+        assert lines[0].strip() == f"bind {lb_ips[name]}:10000 {tls}", lines
+        assert lines[1].strip() == f"default-server {tls}", lines
+        servers = sorted(line.strip() for line in lines[2:])
+        assert servers == sorted(
+            f"server {other}" if other == name else f"server {other} {ip}:10000 verifyhost {other}"
+            for other, ip in lb_ips.items()
+        )
+        assert f"localpeer {name}" in config
+
+
+def test_tls_material_is_readable_by_root_and_haproxy_only(lb_hosts):
+    for lb in lb_hosts:
+        with lb.sudo():
+            key = lb.file(f"/etc/haproxy/peers-tls/{lb.backend.host}.pem")
+            config = lb.file("/etc/haproxy/haproxy.cfg")
+            assert (key.user, key.group, key.mode) == ("root", "haproxy", 0o640)
+            assert (config.user, config.group, config.mode) == ("root", "haproxy", 0o640)
 
 
 def test_every_vhost_answers_with_its_own_name(web_ips):
@@ -60,8 +79,11 @@ def test_every_vhost_answers_with_its_own_name(web_ips):
             assert response.text == f"Backend {n}\n"
 
 
-def test_stats_page_is_served(lb_ips):
+def test_stats_page_needs_the_inventory_credentials(lb_ips, stats_auth):
     for ip in lb_ips.values():
-        response = requests.get(f"http://{ip}:8404/monitor", timeout=5)
+        url = f"http://{ip}:8404/monitor"
+        assert requests.get(url, timeout=5).status_code == 401
+        assert requests.get(url, auth=(stats_auth[0], "wrong"), timeout=5).status_code == 401
+        response = requests.get(url, auth=stats_auth, timeout=5)
         assert response.status_code == 200
         assert "back-session" in response.text

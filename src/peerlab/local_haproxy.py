@@ -1,0 +1,82 @@
+"""HAProxy processes started on this machine from a configuration text.
+
+The unit tests run a pair of them on loopback; the lab's tests start one as
+a stranger on the lab's network. Each runs in master-worker mode with its own
+admin and master sockets, and offers the lab's ``Runner`` interface, so the
+runtime API helpers read it like a load balancer of the lab.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+from peerlab.runtime import ADMIN_SOCKET, MASTER_SOCKET
+from peerlab.sync import wait_until
+
+START_TIMEOUT_S = 20.0
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that nothing listens on right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class LocalHAProxy:
+    """One HAProxy master with its worker, run from ``config`` in ``folder``.
+
+    The configuration's runtime API socket must be ``self.admin``
+    (``stats socket {admin} ...``): format it in with ``admin_socket(folder, name)``.
+    """
+
+    def __init__(self, folder: Path, name: str, config: str) -> None:
+        self.name = name
+        self.admin = admin_socket(folder, name)
+        self.master = folder / f"{name}-master.sock"
+        self.config = folder / f"{name}.cfg"
+        self.config.write_text(config)
+        self.process = subprocess.Popen(
+            ["haproxy", "-W", "-S", str(self.master), "-f", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_started(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Return once the runtime API socket exists; raise if HAProxy exited instead."""
+        wait_until(
+            lambda: (self.admin.exists() or self.process.poll() is not None, None),
+            timeout,
+            f"{self.config.name} started",
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"haproxy exited: {self.process.stderr.read().decode()}")
+
+    def run(self, command: str) -> str:
+        """Run a shell command here, the lab's socket paths replaced by this process's."""
+        command = command.replace(ADMIN_SOCKET, str(self.admin)).replace(
+            MASTER_SOCKET, str(self.master)
+        )
+        return subprocess.run(
+            ["sh", "-c", command], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+
+    def reload(self) -> None:
+        os.kill(self.process.pid, signal.SIGUSR2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def admin_socket(folder: Path, name: str) -> Path:
+    """Where ``LocalHAProxy(folder, name, ...)`` expects its runtime API socket."""
+    return folder / f"{name}-admin.sock"
