@@ -6,15 +6,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV     := .venv
-# Debian release of the lab and of `make image`: trixie (13) or bookworm (12).
-DEBIAN   ?= trixie
+# The lab's defaults (LAB_DEBIAN, LAB_PROVIDER, LAB_LIBVIRT_DRIVER).
+include lab.env
+# Debian release of the lab and of `make image`: trixie (13), bookworm (12)
+# or forky (testing, HAProxy 3.2).
+DEBIAN   ?= $(LAB_DEBIAN)
 # Vagrant provider of `make lab`: docker, libvirt or virtualbox.
-PROVIDER ?= docker
+PROVIDER ?= $(LAB_PROVIDER)
 IMAGE_REPO := haproxy-peers-lab/debian
 # libvirt's domain type for the VMs: qemu (software emulation, works
 # everywhere, the build machine's choice) or kvm (hardware, much faster where
 # it works). `make box` records it in .env.yml for `molecule test`.
-LIBVIRT_DRIVER ?= qemu
+LIBVIRT_DRIVER ?= $(LAB_LIBVIRT_DRIVER)
 BOX := haproxy-peers-lab/debian-$(DEBIAN)
 
 # The project's tools come first on PATH (Vagrant runs ansible-playbook from it).
@@ -37,11 +40,17 @@ host-packages:
 .PHONY: venv
 venv: $(VENV)/.installed
 
+# The checkout is also the collection haproxy_peers_lab.lab; a link in .venv
+# puts it on the collections path (ansible.cfg), so the lab's playbooks find
+# its plugins by their collection names as an installed collection would.
+COLLECTION_LINK := $(VENV)/collections/ansible_collections/haproxy_peers_lab/lab
+
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
+	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
 	@touch $@
 
 .PHONY: docker-engine
@@ -54,13 +63,13 @@ deps-vm: venv ## What the VM providers need: Debian packages, a running libvirtd
 	@scripts/ensure-libvirt
 
 .PHONY: box
-box: deps-vm ## Build the local libvirt box (DEBIAN=...); skipped when present; writes .env.yml
+box: deps-vm ## Build the local libvirt box (DEBIAN=...); skipped when up to date; writes .env.yml
 	@images/libvirt/build $(DEBIAN)
 	@printf '%s\n' '---' '# Written by `make box` for this machine; Molecule reads it.' \
 	  'LAB_BOX: $(BOX)' 'LAB_LIBVIRT_DRIVER: $(LIBVIRT_DRIVER)' > .env.yml
 
 .PHONY: image
-image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN=trixie|bookworm); skipped when present
+image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN=trixie|bookworm|forky); skipped when up to date
 	@images/docker/build $(DEBIAN)
 
 # --- the lab ----------------------------------------------------------------
@@ -105,23 +114,30 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff
 .PHONY: unit
 unit: venv ## Unit tests of the Python code and of the rendered configuration
 	@scripts/install-host-packages unit
-	pytest tests --ignore=tests/e2e
+	pytest tests --ignore=tests/e2e --ignore=tests/collection
 
 .PHONY: test-docker
-test-docker: deps ## Molecule docker scenario on both Debian releases
+test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2)
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
+	@$(MAKE) --no-print-directory molecule-docker DEBIAN=forky
 
 .PHONY: molecule-docker
 molecule-docker: deps
 	@images/docker/build $(DEBIAN)
 	@# The TLS stage's strangers run the machine's own HAProxy.
 	@scripts/install-host-packages unit
-	LAB_DEBIAN=$(DEBIAN) molecule test -s docker
+	cgroups=$$(scripts/systemd-cgroups $(DEBIAN) peerlab-molecule web haproxy-1 haproxy-2) && \
+	  env LAB_DEBIAN=$(DEBIAN) $$cgroups molecule test -s docker
+
+.PHONY: test-collection
+test-collection: deps ## The built collection installed elsewhere, driving three load balancers of its own
+	@images/docker/build $(DEBIAN)
+	LAB_DEBIAN=$(DEBIAN) pytest -s tests/collection
 
 .PHONY: test-vms
 test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
-	molecule test
+	LAB_DEBIAN=$(DEBIAN) molecule test
 
 .PHONY: test-lab
 test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narrative on localhost, make lab-down
@@ -138,4 +154,4 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the same narrative on real 
 # Fast checks first, so a broken change fails in minutes; the VM stages
 # (software-emulated on the build machine) come last.
 .PHONY: test
-test: lint unit test-docker test-lab test-vms test-lab-libvirt ## Everything CI runs
+test: lint unit test-docker test-collection test-lab test-vms test-lab-libvirt ## Everything CI runs

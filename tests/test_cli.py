@@ -35,6 +35,24 @@ def test_a_load_balancer_number_outside_the_inventory_is_refused(capsys):
     assert "--lb 3: the inventory has load balancers 1 to 2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "message"),
+    [
+        ("5", "1", "FIRST (5) is greater than LAST (1), so there is nothing to send: "
+         "type the lower number first, `peerlab access 1 5`"),
+        ("-1", "3", "session numbers start at 0"),
+        ("1", "20000", "20000 sessions asked for; peerlab access sends at most 10000"),
+    ],
+)  # fmt: skip
+def test_access_refuses_bad_ranges_before_sending_anything(first, last, message, capsys):
+    # --url on a port where nothing answers: a range that got through would fail with 1.
+    status = main(["access", "--url", "http://127.0.0.1:9/", "--", first, last])
+    captured = capsys.readouterr()
+    assert status == EXIT_REFUSED
+    assert message in captured.err
+    assert captured.out == ""
+
+
 def test_access_prints_the_demo_format_and_fails_when_nothing_answers(capsys):
     # Port 9 on loopback (discard) has no HTTP server here: every request fails.
     status = main(["access", "--url", "http://127.0.0.1:9/", "7", "8"])

@@ -1,52 +1,20 @@
 """The haproxy.cfg template, rendered the way Ansible renders it for each host."""
 
-from pathlib import Path
-
-import jinja2
 import pytest
-import yaml
+from role_template import render_haproxy_cfg, section
 
-ROLE = Path(__file__).parents[1] / "roles" / "haproxy_peers"
 PEERS = {"haproxy-1": "192.168.56.11", "haproxy-2": "192.168.56.12"}
 SERVERS = [{"name": f"be{n}", "address": "192.168.56.10", "port": 8080 + n} for n in range(1, 8)]
 
 
 def render(host: str, **overrides) -> str:
-    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    variables.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
-    variables.update(
-        inventory_hostname=host,
-        ansible_managed="managed by Ansible",
-        groups={"loadbalancers": list(PEERS)},
-        hostvars={name: {"haproxy_peers_peer_address": ip} for name, ip in PEERS.items()},
-        haproxy_peers_servers=SERVERS,
-        haproxy_peers_stats_user="admin",
-        haproxy_peers_stats_password="s3cret:with colon",
-    )
-    variables.update(overrides)
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
-    # Role variables that are templates of other variables (the paths in
-    # vars/main.yml), resolved as Ansible would; the ones that need Ansible's
-    # lookups and filters are not used by the template.
-    for name, value in list(variables.items()):
-        if isinstance(value, str) and "{{" in value:
-            try:
-                variables[name] = environment.from_string(value).render(variables)
-            except jinja2.TemplateError:
-                continue
-    template = (ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2").read_text()
-    return environment.from_string(template).render(variables)
-
-
-def section(config: str, header: str) -> list[str]:
-    lines = config.splitlines()
-    start = lines.index(header)
-    body = []
-    for line in lines[start + 1 :]:
-        if not line.startswith("    "):
-            break
-        body.append(line.strip())
-    return body
+    variables = {
+        "haproxy_peers_servers": SERVERS,
+        "haproxy_peers_stats_user": "admin",
+        "haproxy_peers_stats_password": "s3cret:with colon",
+        **overrides,
+    }
+    return render_haproxy_cfg(host, PEERS, **variables)
 
 
 @pytest.mark.parametrize("host", list(PEERS))
@@ -129,3 +97,24 @@ def test_anonymous_stats_page_only_when_asked_and_none_when_disabled():
 def test_frontend_sends_everything_to_the_sticky_backend():
     frontend = section(render("haproxy-1"), "frontend front-session")
     assert frontend == ["bind *:80", "default_backend back-session"]
+
+
+def test_extra_lines_land_in_their_sections_and_extra_config_at_the_end():
+    config = render(
+        "haproxy-1",
+        haproxy_peers_global_extra=["tune.bufsize 32768"],
+        haproxy_peers_defaults_extra=["option forwardfor"],
+        haproxy_peers_frontend_extra=["http-response set-header X-Served-By haproxy-1"],
+        haproxy_peers_backend_extra=["http-request set-header X-Sticky yes"],
+        haproxy_peers_extra_config="frontend health\n    bind :8405\n    monitor-uri /up",
+    )
+    assert "tune.bufsize 32768" in section(config, "global")
+    assert "option forwardfor" in section(config, "defaults")
+    frontend = section(config, "frontend front-session")
+    assert frontend[-1] == "http-response set-header X-Served-By haproxy-1"
+    assert section(config, "backend back-session")[-1] == "http-request set-header X-Sticky yes"
+    assert config.rstrip().endswith("frontend health\n    bind :8405\n    monitor-uri /up")
+
+
+def test_no_extra_configuration_by_default():
+    assert "haproxy_peers_extra_config" not in render("haproxy-1")

@@ -1,10 +1,13 @@
-"""The runtime API parsers and waits against a real HAProxy pair on loopback.
+"""The role's haproxy.cfg and peerlab against a real HAProxy pair on loopback.
 
-Two HAProxy processes (the machine's own release, master-worker mode) peer
-with each other on 127.0.0.1, each with a stick table like the lab's and
-backends that answer with their name. What the parsers read here is what
-HAProxy really prints, not recorded text. Needs the `haproxy` and `socat`
-commands (`make unit` installs them).
+Two HAProxy processes (the machine's own release, master-worker mode) run
+what haproxy_peers renders for two members on 127.0.0.2 and 127.0.0.3:
+peers over mutual TLS with a CA made here, and names of their own for the
+peers section, the table and the cookie, which peerlab must follow. The
+first one also serves the backends' answers (through the role's
+haproxy_peers_extra_config). What the parsers read here is what HAProxy
+really prints, not recorded text. Needs the `haproxy` and `socat` commands
+(`make unit` installs them).
 """
 
 from __future__ import annotations
@@ -12,45 +15,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from role_template import render_haproxy_cfg
 
-from peerlab.access import backends_for
 from peerlab.demo import LoadBalancerState, freshness_problems, running_state
-from peerlab.lab import STICK_TABLE, LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
+from peerlab.lab import LoadBalancer, Names, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.local_haproxy import LocalHAProxy, admin_socket, free_ports
+from peerlab.pki import Authority
 from peerlab.runtime import show_peers, show_proc, show_table
 from peerlab.sessions import session_id
 from peerlab.tables import side_by_side
 
-PEER_NAMES = ("lb-a", "lb-b")
+PEERS = {"lb-a": "127.0.0.2", "lb-b": "127.0.0.3"}
+# Not the role's defaults: peerlab has to take them from the variables.
+NAMES = Names(section="shop-peers", table="shop-sessions", cookie="SHOPSESSION")
 SERVERS = 3
 START_TIMEOUT_S = 20.0
-
-CONFIG = """\
-global
-    localpeer {name}
-    stats socket {admin} mode 600 level admin
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 10s
-    timeout server 10s
-
-peers haproxy-peers
-{peers}
-
-frontend front-session
-    bind 127.0.0.1:{http_port}
-    default_backend back-session
-
-backend back-session
-    balance roundrobin
-    stick-table type string len 32 size 1m expire 30m peers haproxy-peers
-    stick on req.cook(JSESSIONID)
-    stick store-response res.cook(JSESSIONID)
-{servers}
-{answers}
-"""
 
 ANSWER = """\
 frontend answer-be{n}
@@ -62,33 +41,40 @@ frontend answer-be{n}
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> Iterator[tuple[list[LoadBalancer], list[LocalHAProxy]]]:
     folder = tmp_path_factory.mktemp("haproxy")
-    peer_ports = free_ports(2)
-    http_ports = free_ports(2)
-    server_ports = free_ports(SERVERS)
-    peers = "\n".join(
-        f"    peer {name} 127.0.0.1:{port}"
-        for name, port in zip(PEER_NAMES, peer_ports, strict=True)
-    )
-    servers = "\n".join(f"    server be{n} 127.0.0.1:{p}" for n, p in enumerate(server_ports, 1))
+    tls = folder / "tls"
+    tls.mkdir()
+    ca = Authority("loopback peers CA")
+    (tls / "ca.pem").write_text(ca.cert)
+    for name in PEERS:
+        (tls / f"{name}.pem").write_text(ca.issue(name).pem)
+    peers_port, http_port, stats_port, *server_ports = free_ports(3 + SERVERS)
+    servers = [
+        {"name": f"be{n}", "address": "127.0.0.1", "port": port}
+        for n, port in enumerate(server_ports, 1)
+    ]
+    answers = "\n".join(ANSWER.format(n=n, port=p) for n, p in enumerate(server_ports, 1))
     instances, lbs = [], []
-    for index, name in enumerate(PEER_NAMES):
-        # Only the first instance serves the backends' answers (their ports are shared).
-        answers = (
-            "\n".join(ANSWER.format(n=n, port=p) for n, p in enumerate(server_ports, 1))
-            if index == 0
-            else ""
-        )
-        config = CONFIG.format(
-            name=name,
-            admin=admin_socket(folder, name),
-            peers=peers,
-            http_port=http_ports[index],
-            servers=servers,
-            answers=answers,
+    for index, (name, address) in enumerate(PEERS.items()):
+        config = render_haproxy_cfg(
+            name,
+            PEERS,
+            haproxy_peers_section_name=NAMES.section,
+            haproxy_peers_backend_name=NAMES.table,
+            haproxy_peers_stick_cookie=NAMES.cookie,
+            haproxy_peers_port=peers_port,
+            haproxy_peers_tls_dir=str(tls),
+            haproxy_peers_frontend_bind=f"{address}:{http_port}",
+            haproxy_peers_stats_bind=f"{address}:{stats_port}",
+            haproxy_peers_stats_user="admin",
+            haproxy_peers_stats_password="loopback",
+            haproxy_peers_runtime_socket=str(admin_socket(folder, name)),
+            haproxy_peers_servers=servers,
+            # Only the first instance serves the backends' answers (their ports are shared).
+            haproxy_peers_extra_config=answers if index == 0 else "",
         )
         instance = LocalHAProxy(folder, name, config)
         instances.append(instance)
-        lbs.append(LoadBalancer(name, f"http://127.0.0.1:{http_ports[index]}/", instance.run))
+        lbs.append(LoadBalancer(name, f"http://{address}:{http_port}/", instance.run, NAMES))
     try:
         for instance in instances:
             instance.wait_started(START_TIMEOUT_S)
@@ -107,16 +93,23 @@ def test_a_started_pair_is_fresh_empty_and_unbalanced(pair):
 def test_show_peers_reports_the_remote_connected_and_resync_done(pair):
     lbs, _ = pair
     for lb, other in zip(lbs, reversed(lbs), strict=True):
-        section = show_peers(lb.run)["haproxy-peers"]
+        section = show_peers(lb.run)[NAMES.section]
         assert section.resync_done
         assert [(p.name, p.connected) for p in section.remotes] == [(other.name, True)]
 
 
+def test_the_peer_link_runs_over_tls(pair):
+    lbs, _ = pair
+    shown = [p.transport for lb in lbs for p in show_peers(lb.run)[NAMES.section].remotes]
+    assert "SSL" in shown, shown
+    assert "RAW" not in shown, shown
+
+
 def test_new_sessions_go_round_robin_and_are_stored(pair):
     lbs, _ = pair
-    answers = backends_for(lbs[0].url, [1, 2, 3, 4])
+    answers = lbs[0].backends_for([1, 2, 3, 4])
     assert answers == {1: "Backend 1", 2: "Backend 2", 3: "Backend 3", 4: "Backend 1"}
-    table = show_table(lbs[0].run, STICK_TABLE)
+    table = show_table(lbs[0].run, NAMES.table)
     assert table.servers()[session_id(2)] == "be2"
     assert 0 < table.entries[session_id(2)].expires_ms <= 30 * 60 * 1000
 
@@ -132,23 +125,23 @@ def test_show_stat_counts_what_each_load_balancer_balanced(pair):
 def test_entries_replicate_to_the_peer_with_the_same_server(pair):
     lbs, _ = pair
     wait_replicated(lbs[1], [1, 2, 3, 4])
-    rows = side_by_side([show_table(lb.run, STICK_TABLE) for lb in lbs])
+    rows = side_by_side([show_table(lb.run, NAMES.table) for lb in lbs])
     assert [row.session for row in rows] == [1, 2, 3, 4]
     assert all(row.same for row in rows)
 
 
 def test_the_peer_routes_replicated_sessions_like_the_first(pair):
     lbs, _ = pair
-    assert backends_for(lbs[1].url, [3, 2]) == {3: "Backend 3", 2: "Backend 2"}
+    assert lbs[1].backends_for([3, 2]) == {3: "Backend 3", 2: "Backend 2"}
 
 
 def test_a_reload_keeps_the_master_replaces_the_worker_and_keeps_the_table(pair):
     lbs, instances = pair
     before = show_proc(lbs[0].run)
-    table = show_table(lbs[0].run, STICK_TABLE).servers()
+    table = show_table(lbs[0].run, NAMES.table).servers()
     instances[0].reload()
     wait_reloaded(lbs[0], before.reloads, connected_remotes=[lbs[1].name], timeout=30)
     after = show_proc(lbs[0].run)
     assert after.master_pid == before.master_pid
     assert set(after.workers).isdisjoint(before.workers)
-    assert show_table(lbs[0].run, STICK_TABLE).servers() == table
+    assert show_table(lbs[0].run, NAMES.table).servers() == table

@@ -11,7 +11,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from peerlab.pki import Authority, self_signed
 
-PLUGIN = Path(__file__).parents[1] / "roles/haproxy_peers/filter_plugins/peers_tls.py"
+PLUGIN = Path(__file__).parents[1] / "plugins/filter/peers_tls.py"
 PEER = "haproxy-1"
 
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import requests
 
-from peerlab.sessions import cookie_header
+from peerlab.sessions import SESSION_COOKIE, cookie_header
 
 REQUEST_TIMEOUT_S = 5.0
 
 
-def backend_for(url: str, number: int, timeout: float = REQUEST_TIMEOUT_S) -> str:
-    """Request ``url`` as session ``number``; return the backend's answer.
+def backend_for(
+    url: str, number: int, cookie: str = SESSION_COOKIE, timeout: float = REQUEST_TIMEOUT_S
+) -> str:
+    """Request ``url`` as session ``number`` (its id in cookie ``cookie``); return the
+    backend's answer.
 
     The lab's backends answer with their own name ("Backend 3"), so the
     stripped body says which server HAProxy chose for the session.
     """
-    response = requests.get(url, headers={"Cookie": cookie_header(number)}, timeout=timeout)
+    response = requests.get(url, headers={"Cookie": cookie_header(number, cookie)}, timeout=timeout)
     response.raise_for_status()
     return response.text.strip()
 
 
-def backends_for(url: str, numbers: range | list[int]) -> dict[int, str]:
+def backends_for(url: str, numbers: Sequence[int], cookie: str = SESSION_COOKIE) -> dict[int, str]:
     """``backend_for`` for several sessions, in order."""
-    return {number: backend_for(url, number) for number in numbers}
+    return {number: backend_for(url, number, cookie) for number in numbers}

@@ -39,6 +39,14 @@ SSH_OPTIONS = (
 )  # fmt: skip
 
 
+def within(command: str, seconds: int = COMMAND_TIMEOUT_S) -> str:
+    """``command`` as a shell command that the machine running it stops after ``seconds``.
+
+    For channels that have no deadline of their own (testinfra's).
+    """
+    return f"timeout {seconds} sh -c {shlex.quote(command)}"
+
+
 class RemoteCommandError(RuntimeError):
     """A command on a load balancer failed, or the load balancer could not be reached."""
 

@@ -23,7 +23,7 @@ from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_na
 from peerlab.inventory import LB_GROUP, InventoryError, load_balancers
 from peerlab.lab import LoadBalancer, wait_all_synced
 from peerlab.narrative import SETTLE_TIMEOUT_S
-from peerlab.sessions import cookie_header
+from peerlab.sessions import SESSION_COOKIE, cookie_header
 from peerlab.sync import SyncTimeout
 from peerlab.tables import report, side_by_side, snapshot
 
@@ -68,17 +68,44 @@ class Output:
 # --- commands -----------------------------------------------------------------
 
 
+# One request per session: a bound on what one command sends.
+MAX_ACCESS_SESSIONS = 10_000
+
+
+def check_range(first: int, last: int) -> None:
+    """Refuse session ranges that would send nothing, or too much."""
+    if first < 0 or last < 0:
+        raise Refused(f"session numbers start at 0; got {first} {last}")
+    if first > last:
+        raise Refused(
+            f"FIRST ({first}) is greater than LAST ({last}), so there is nothing to send: "
+            f"type the lower number first, `peerlab access {last} {first}`"
+        )
+    if last - first + 1 > MAX_ACCESS_SESSIONS:
+        raise Refused(
+            f"{last - first + 1} sessions asked for; peerlab access sends at most "
+            f"{MAX_ACCESS_SESSIONS} per call: split the range"
+        )
+
+
 def cmd_access(args: argparse.Namespace, output: Output) -> int:
-    url = args.url or pick(lbs_from(args), args.lb).url
+    check_range(args.first, args.last)
+    if args.url:
+        url, cookie = args.url, args.cookie or SESSION_COOKIE
+    else:
+        lb = pick(lbs_from(args), args.lb)
+        url, cookie = lb.url, args.cookie or lb.names.cookie
     answers = []
     for number in range(args.first, args.last + 1):
         try:
-            answer = backend_for(url, number)
+            answer = backend_for(url, number, cookie)
         except requests.RequestException as error:
             # The exception's class says enough (ConnectionError, ReadTimeout);
             # its text is a page of urllib3 internals.
             answer = f"error: {type(error).__name__} from {url}"
-        answers.append({"session": number, "cookie": cookie_header(number), "answer": answer})
+        answers.append(
+            {"session": number, "cookie": cookie_header(number, cookie), "answer": answer}
+        )
         if not output.as_json:
             output.out.print(f"{number:05d} - {answer}", markup=False, soft_wrap=True)
     if output.as_json:
@@ -232,12 +259,18 @@ def parser() -> argparse.ArgumentParser:
         "access",
         cmd_access,
         help="send sessions FIRST..LAST through a load balancer, print who answered",
-        description="Send one request per session number FIRST..LAST, with the cookie "
-        "JSESSIONID=md5('_N') (plus c1=1; c2=2), and print '00021 - Backend 6' per "
-        "session, like the original demo's access-1.sh / access-2.sh.",
+        description="Send one request per session number FIRST..LAST, with the session "
+        "cookie (JSESSIONID unless the inventory names another) set to md5('_N') (plus "
+        "c1=1; c2=2), and print '00021 - Backend 6' per session, like the original "
+        "demo's access-1.sh / access-2.sh.",
     )
     access.add_argument("--lb", type=int, default=1, help="load balancer 1 or 2 (default 1)")
     access.add_argument("--url", help="send to this URL instead (a real deployment)")
+    access.add_argument(
+        "--cookie",
+        help="name of the session cookie (default: the inventory's haproxy_peers_stick_cookie, "
+        f"else {SESSION_COOKIE})",
+    )
     access.add_argument("first", type=int, help="first session number")
     access.add_argument("last", type=int, help="last session number")
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import requests
 
 from peerlab.channels import RemoteCommandError
-from peerlab.lab import STICK_TABLE, LoadBalancer, reset, wait_all_synced
+from peerlab.lab import LoadBalancer, reset, wait_all_synced
 from peerlab.narrative import NARRATIVE, SETTLE_TIMEOUT_S, Step, run_step, sessions_created
 from peerlab.runtime import RuntimeAPIError, show_servers, show_table
 from peerlab.sessions import session_id
@@ -81,8 +81,8 @@ def read_state(lb: LoadBalancer) -> LoadBalancerState:
 
 def running_state(lb: LoadBalancer) -> LoadBalancerState:
     """The freshness counters of a running load balancer, from its runtime API."""
-    entries = show_table(lb.run, STICK_TABLE).used
-    served = sum(server.total_sessions for server in show_servers(lb.run, STICK_TABLE))
+    entries = show_table(lb.run, lb.names.table).used
+    served = sum(server.total_sessions for server in show_servers(lb.run, lb.names.table))
     return LoadBalancerState(lb.name, True, entries, served)
 
 
@@ -199,7 +199,7 @@ def restore(lbs: Sequence[LoadBalancer], timeout: float) -> Epilogue:
     for lb in lbs:
         lb.systemctl("start")
     wait_all_synced(lbs, timeout=timeout)
-    tables = [show_table(lb.run, STICK_TABLE) for lb in lbs]
+    tables = [show_table(lb.run, lb.names.table) for lb in lbs]
     rows = side_by_side(tables)
     everywhere = {row.key for row in rows if all(row.entries)}
     created = {session_id(number) for number in sessions_created()}

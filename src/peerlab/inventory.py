@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peerlab.channels import CHANNELS, ansible_runner, project_tool, ssh_runner
-from peerlab.lab import LoadBalancer
+from peerlab.lab import LoadBalancer, Names
 
 LB_GROUP = "loadbalancers"
 HTTP_PORT = 80
@@ -35,6 +35,7 @@ class LoadBalancerHost:
     address: str
     url: str
     user: str | None
+    names: Names
 
 
 def read_inventory(inventory: Path) -> dict:
@@ -79,7 +80,8 @@ def load_balancer_hosts(listing: Mapping, group: str = LB_GROUP) -> list[LoadBal
             if HTTP_PORT in forwarded
             else f"http://{address}/"
         )
-        hosts.append(LoadBalancerHost(name, address, url, _literal(variables.get("ansible_user"))))
+        user = _literal(variables.get("ansible_user"))
+        hosts.append(LoadBalancerHost(name, address, url, user, Names.from_variables(variables)))
     return hosts
 
 
@@ -99,5 +101,5 @@ def load_balancers(
             if channel == "ssh"
             else ansible_runner(inventory, host.name)
         )
-        balancers.append(LoadBalancer(name=host.name, url=host.url, run=run))
+        balancers.append(LoadBalancer(host.name, host.url, run, host.names))
     return balancers

@@ -2,45 +2,87 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from peerlab.access import backend_for, backends_for
+from peerlab.checkout import role_defaults
 from peerlab.runtime import Runner, show_proc, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import wait_synced, wait_until
 
-PEERS_SECTION = "haproxy-peers"
-STICK_TABLE = "back-session"
 REPLICATION_TIMEOUT_S = 10.0
+ROLE = "haproxy_peers"
+# Role variable -> the Names field it sets.
+NAME_VARIABLES = {
+    "section": "haproxy_peers_section_name",
+    "table": "haproxy_peers_backend_name",
+    "cookie": "haproxy_peers_stick_cookie",
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """What haproxy_peers calls things on a load balancer: the peers section, the
+    stick table (named after the backend) and the session cookie."""
+
+    section: str
+    table: str
+    cookie: str
+
+    @classmethod
+    def from_variables(cls, variables: Mapping[str, object]) -> Names:
+        """From a host's inventory variables; the role's defaults where they say nothing
+        (or hold a template, which only Ansible can render)."""
+        defaults = role_defaults(ROLE)
+        chosen = {}
+        for field, variable in NAME_VARIABLES.items():
+            value = variables.get(variable)
+            literal = value is not None and "{{" not in str(value)
+            chosen[field] = str(value) if literal else str(defaults[variable])
+        return cls(**chosen)
+
+
+DEFAULT_NAMES = Names.from_variables({})
+PEERS_SECTION = DEFAULT_NAMES.section
+STICK_TABLE = DEFAULT_NAMES.table
 
 
 @dataclass(frozen=True)
 class LoadBalancer:
-    """One HAProxy of the pair: its peer name, its HTTP entry point, a way to run commands."""
+    """One HAProxy of the pair: its peer name, its HTTP entry point, a way to run
+    commands, and what the role calls things there."""
 
     name: str
     url: str
     run: Runner
+    names: Names = DEFAULT_NAMES
 
     def systemctl(self, action: str) -> None:
         self.run(f"systemctl {action} haproxy")
 
+    def backend_for(self, number: int) -> str:
+        """Request this load balancer as session ``number``; the backend's answer."""
+        return backend_for(self.url, number, self.names.cookie)
 
-def wait_all_synced(
-    lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: float = 60.0
-) -> None:
+    def backends_for(self, numbers: Sequence[int]) -> dict[int, str]:
+        return backends_for(self.url, numbers, self.names.cookie)
+
+
+def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
     """Wait until every load balancer settled with every other one connected."""
     names = [lb.name for lb in lbs]
     for lb in lbs:
         others = [name for name in names if name != lb.name]
-        wait_synced(lb.run, section, others, timeout, what=f"{lb.name} settled and connected")
+        wait_synced(
+            lb.run, lb.names.section, others, timeout, what=f"{lb.name} settled and connected"
+        )
 
 
 def wait_reloaded(
     lb: LoadBalancer,
     reloads_before: int,
     connected_remotes: Sequence[str] = (),
-    section: str = PEERS_SECTION,
     timeout: float = 60.0,
 ) -> None:
     """Wait until ``lb`` runs a process newer than the ``reloads_before``-th reload, settled.
@@ -55,10 +97,10 @@ def wait_reloaded(
 
     # The master re-executes itself on reload: its socket is gone for a moment.
     wait_until(probe, timeout, f"{lb.name} reloaded", tolerate=(Exception,))
-    wait_synced(lb.run, section, connected_remotes, timeout, what=f"{lb.name} settled")
+    wait_synced(lb.run, lb.names.section, connected_remotes, timeout, what=f"{lb.name} settled")
 
 
-def reset(lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: float = 60.0) -> None:
+def reset(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
     """Make the lab fresh: empty tables, every round robin back at its first server.
 
     All load balancers are stopped before any starts again, so that no
@@ -68,7 +110,7 @@ def reset(lbs: Sequence[LoadBalancer], section: str = PEERS_SECTION, timeout: fl
         lb.systemctl("stop")
     for lb in lbs:
         lb.systemctl("start")
-    wait_all_synced(lbs, section, timeout)
+    wait_all_synced(lbs, timeout)
 
 
 def wait_replicated(
@@ -78,7 +120,7 @@ def wait_replicated(
     keys = {session_id(number) for number in sessions}
 
     def probe() -> tuple[bool, str]:
-        present = set(show_table(lb.run, STICK_TABLE).entries)
+        present = set(show_table(lb.run, lb.names.table).entries)
         return keys <= present, f"{len(keys & present)}/{len(keys)} entries on {lb.name}"
 
     wait_until(probe, timeout, f"sessions {list(sessions)} replicated to {lb.name}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from peerlab.access import backends_for
 from peerlab.lab import LoadBalancer, wait_reloaded, wait_replicated
 from peerlab.runtime import show_proc
 
@@ -90,4 +89,4 @@ def run_step(lbs: Sequence[LoadBalancer], number: int) -> dict[int, str]:
     known = [s for s in current.sessions if s in created_before]
     if known:
         wait_replicated(lb, known)
-    return backends_for(lb.url, current.sessions)
+    return lb.backends_for(current.sessions)

@@ -266,6 +266,9 @@ class ServerStats:
     # Sessions sent to the server since the process started; all zero means
     # this process's round robin has not moved yet.
     total_sessions: int
+    # The server's id in its backend: its position in the configuration
+    # unless the configuration sets one.
+    server_id: int = 0
 
 
 def parse_stat(output: str) -> list[ServerStats]:
@@ -275,7 +278,9 @@ def parse_stat(output: str) -> list[ServerStats]:
         raise RuntimeAPIError(f"not a 'show stat' answer: {output.strip()[:200]!r}")
     rows = csv.DictReader([lines[0].removeprefix("# "), *lines[1:]])
     return [
-        ServerStats(row["pxname"], row["svname"], row["status"], int(row["stot"] or 0))
+        ServerStats(
+            row["pxname"], row["svname"], row["status"], int(row["stot"] or 0), int(row["sid"])
+        )
         for row in rows
         if row["svname"] not in ("FRONTEND", "BACKEND")
     ]

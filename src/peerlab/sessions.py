@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
-SESSION_COOKIE = "JSESSIONID"
+from peerlab.checkout import role_defaults
+
+# haproxy_peers' session cookie (the original demo's JSESSIONID) unless an
+# inventory names another one (peerlab.lab.Names).
+SESSION_COOKIE = role_defaults("haproxy_peers")["haproxy_peers_stick_cookie"]
 
 
 def session_id(number: int) -> str:
@@ -17,6 +21,6 @@ def session_id(number: int) -> str:
     return hashlib.md5(f"_{number}".encode(), usedforsecurity=False).hexdigest()
 
 
-def cookie_header(number: int) -> str:
+def cookie_header(number: int, cookie: str = SESSION_COOKIE) -> str:
     """The full Cookie header the demo sends for session ``number``."""
-    return f"c1=1; c2=2; {SESSION_COOKIE}={session_id(number)}"
+    return f"c1=1; c2=2; {cookie}={session_id(number)}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from peerlab.channels import RemoteCommandError
-from peerlab.lab import PEERS_SECTION, STICK_TABLE, LoadBalancer
+from peerlab.lab import LoadBalancer
 from peerlab.runtime import (
     PeersSection,
     Processes,
@@ -51,13 +51,13 @@ class Snapshot:
     error: str = ""
 
 
-def snapshot(lb: LoadBalancer, table: str = STICK_TABLE, section: str = PEERS_SECTION) -> Snapshot:
+def snapshot(lb: LoadBalancer) -> Snapshot:
     """Read table, peers section and processes of ``lb``; a stopped HAProxy is not an error."""
     try:
         return Snapshot(
             lb.name,
-            table=show_table(lb.run, table),
-            peers=show_peers(lb.run).get(section),
+            table=show_table(lb.run, lb.names.table),
+            peers=show_peers(lb.run).get(lb.names.section),
             processes=show_proc(lb.run),
         )
     except (RemoteCommandError, RuntimeAPIError) as error:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from peerlab.channels import project_tool
-from peerlab.lab import LoadBalancer, wait_reloaded
+from peerlab.channels import project_tool, within
+from peerlab.checkout import lab_defaults
+from peerlab.lab import LoadBalancer, wait_reloaded, wait_replicated
 from peerlab.runtime import show_proc
+from peerlab.sessions import session_id
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 ANSIBLE = AnsibleRunner(INVENTORY)
@@ -49,7 +52,8 @@ def load_balancer(name: str) -> LoadBalancer:
 
     def run(command: str) -> str:
         with target.sudo():
-            return target.check_output(command)
+            # Bounded on the machine: a hung runtime API fails the test, not the run.
+            return target.check_output(within(command))
 
     return LoadBalancer(name=name, url=f"http://{private_ip(name)}/", run=run)
 
@@ -115,6 +119,12 @@ def before_reload_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def requested_release() -> str:
+    """The Debian release this run was asked for: LAB_DEBIAN, else the lab's default."""
+    return os.environ.get("LAB_DEBIAN") or lab_defaults()["LAB_DEBIAN"]
+
+
+@pytest.fixture(scope="session")
 def lab_pki() -> Path:
     assert (LAB_PKI / "ca.crt").is_file(), f"no lab CA in {LAB_PKI}: was the lab converged?"
     return LAB_PKI
@@ -137,19 +147,34 @@ def lab_servers(web_ips) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def reconfigure(apply_role, lbs, lab_servers):
-    """Apply haproxy_peers to every load balancer with ``extra_vars`` on top of the
-    inventory's, then wait until each one runs the reloaded process, settled and
-    connected to the others. The change must reload HAProxy."""
+    """Apply haproxy_peers to the load balancers in ``limit`` (all by default) with
+    ``extra_vars`` on top of the inventory's, then wait until each of them runs the
+    reloaded process, settled and connected to the others. The change must reload
+    HAProxy on every one of them."""
 
-    def run(**extra_vars) -> subprocess.CompletedProcess:
-        reloads = {lb.name: show_proc(lb.run).reloads for lb in lbs}
+    def run(limit: str = "loadbalancers", **extra_vars) -> subprocess.CompletedProcess:
+        changed = [lb for lb in lbs if limit in ("loadbalancers", lb.name)]
+        reloads = {lb.name: show_proc(lb.run).reloads for lb in changed}
         result = apply_role(
-            "haproxy_peers", "loadbalancers", {"haproxy_peers_servers": lab_servers, **extra_vars}
+            "haproxy_peers", limit, {"haproxy_peers_servers": lab_servers, **extra_vars}
         )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-        for lb in lbs:
+        for lb in changed:
             others = [other.name for other in lbs if other is not lb]
             wait_reloaded(lb, reloads[lb.name], others, timeout=RELOAD_TIMEOUT_S)
         return result
 
     return run
+
+
+@pytest.fixture
+def lab_entries(lb1, lb2) -> Callable[[int], set[str]]:
+    """Make sessions FIRST..FIRST+4 through LB1, replicated to LB2; return their keys."""
+
+    def make(first: int) -> set[str]:
+        sessions = list(range(first, first + 5))
+        lb1.backends_for(sessions)
+        wait_replicated(lb2, sessions)
+        return {session_id(number) for number in sessions}
+
+    return make

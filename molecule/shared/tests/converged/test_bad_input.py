@@ -7,6 +7,7 @@ import re
 import pytest
 
 from peerlab.access import backend_for
+from peerlab.channels import within
 from peerlab.pki import Authority
 from peerlab.runtime import show_proc
 
@@ -19,71 +20,6 @@ def recap_changes(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(pattern, output, re.M)}
 
 
-def checksums(hosts, path: str) -> list[str]:
-    return [host.file(path).sha256sum for host in hosts]
-
-
-def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_servers):
-    before = checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
-    result = apply_role(
-        "haproxy_peers",
-        "loadbalancers",
-        {"haproxy_peers_servers": lab_servers, "haproxy_peers_port": "not-a-port"},
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "haproxy_peers_port" in output
-    assert "validating arguments against arg spec" in output.lower(), output
-    changes = recap_changes(result.stdout)
-    assert set(changes) == {host.backend.host for host in lb_hosts}
-    assert set(changes.values()) == {0}
-    assert checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
-
-
-def test_missing_role_argument_stops_the_play_naming_it(apply_role, lb_hosts):
-    result = apply_role("haproxy_peers", "loadbalancers", {})
-    assert result.returncode != 0
-    assert "haproxy_peers_servers" in result.stdout + result.stderr
-    assert set(recap_changes(result.stdout).values()) == {0}
-
-
-def test_missing_vhost_field_stops_the_play_naming_it(apply_role, web_hosts):
-    before = checksums(web_hosts, "/etc/apache2/ports.conf")
-    result = apply_role(
-        "apache_backends", "web", {"apache_backends_vhosts": [{"name": "be1", "body": "B"}]}
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "apache_backends_vhosts" in output, output
-    assert "port" in output, output
-    assert set(recap_changes(result.stdout).values()) == {0}
-    assert checksums(web_hosts, "/etc/apache2/ports.conf") == before
-
-
-def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
-    apply_role, lb_hosts, lbs, lab_servers
-):
-    # One session per load balancer, so that no replication race is involved.
-    sessions = {lb.name: SESSION + index for index, lb in enumerate(lbs)}
-    backends = {lb.name: backend_for(lb.url, sessions[lb.name]) for lb in lbs}
-    processes = {lb.name: show_proc(lb.run) for lb in lbs}
-    before = checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
-
-    result = apply_role(
-        "haproxy_peers",
-        "loadbalancers",
-        {"haproxy_peers_servers": lab_servers, "haproxy_peers_server_options": "check no-such-kw"},
-    )
-
-    assert result.returncode != 0
-    assert "no-such-kw" in result.stdout + result.stderr
-    assert checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
-    for lb in lbs:
-        # Not reloaded, not restarted: the same processes answer, as before.
-        assert show_proc(lb.run) == processes[lb.name]
-        assert backend_for(lb.url, sessions[lb.name]) == backends[lb.name]
-
-
 def lb_files(host) -> list[str]:
     """What the role writes on a load balancer: configuration and TLS material."""
     return [
@@ -93,13 +29,103 @@ def lb_files(host) -> list[str]:
     ]
 
 
-def file_checksums(hosts) -> list[str]:
+def web_files(host) -> list[str]:
+    return ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/backends.conf"]
+
+
+def file_checksums(hosts, files=lb_files) -> list[str]:
     """One command per host: on emulated VMs each command costs seconds."""
     result = []
     for host in hosts:
         with host.sudo():
-            result.append(host.check_output("sha256sum " + " ".join(lb_files(host))))
+            result.append(host.check_output(within("sha256sum " + " ".join(files(host)))))
     return result
+
+
+def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
+    """The play failed at argument validation with ``message``, on every host, changing nothing."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    # The validation task's own message, not its title (which names no argument).
+    assert "Validation of arguments failed" in output, output
+    assert message in output, output
+    changes = recap_changes(result.stdout)
+    assert set(changes) == {host.backend.host for host in hosts}, output
+    assert set(changes.values()) == {0}, changes
+
+
+def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_servers):
+    before = file_checksums(lb_hosts)
+    result = apply_role(
+        "haproxy_peers",
+        "loadbalancers",
+        {"haproxy_peers_servers": lab_servers, "haproxy_peers_port": "not-a-port"},
+    )
+    assert_stopped_by_the_argument_spec(
+        result,
+        lb_hosts,
+        "argument 'haproxy_peers_port' is of type str and we were unable to convert to int",
+    )
+    assert file_checksums(lb_hosts) == before
+
+
+def test_missing_role_argument_stops_the_play_naming_it(apply_role, lb_hosts):
+    before = file_checksums(lb_hosts)
+    result = apply_role("haproxy_peers", "loadbalancers", {})
+    assert_stopped_by_the_argument_spec(
+        result, lb_hosts, "missing required arguments: haproxy_peers_servers"
+    )
+    assert file_checksums(lb_hosts) == before
+
+
+def test_missing_vhost_field_stops_the_play_naming_it(apply_role, web_hosts):
+    before = file_checksums(web_hosts, web_files)
+    result = apply_role(
+        "apache_backends", "web", {"apache_backends_vhosts": [{"name": "be1", "body": "B"}]}
+    )
+    assert_stopped_by_the_argument_spec(
+        result, web_hosts, "missing required arguments: port found in apache_backends_vhosts"
+    )
+    assert file_checksums(web_hosts, web_files) == before
+
+
+# Input that passes the role's checks, but not `haproxy -c`: role variable ->
+# what HAProxy's refusal names.
+REJECTED_BY_HAPROXY = {
+    "unknown server keyword": ({"haproxy_peers_server_options": "check no-such-kw"}, "no-such-kw"),
+    "bad extra backend line": (
+        {"haproxy_peers_backend_extra": ["no-such-directive here"]},
+        "no-such-directive",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTED_BY_HAPROXY))
+def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
+    case, apply_role, lb_hosts, lbs, lab_servers
+):
+    bad_input, refusal = REJECTED_BY_HAPROXY[case]
+    # One session per load balancer, so that no replication race is involved.
+    sessions = {lb.name: SESSION + index for index, lb in enumerate(lbs)}
+    backends = {lb.name: backend_for(lb.url, sessions[lb.name]) for lb in lbs}
+    processes = {lb.name: show_proc(lb.run) for lb in lbs}
+    before = file_checksums(lb_hosts)
+
+    result = apply_role(
+        "haproxy_peers", "loadbalancers", {"haproxy_peers_servers": lab_servers, **bad_input}
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # The template module's refusal, with HAProxy's own reason.
+    assert "failed to validate" in output, output
+    assert refusal in output, output
+    assert set(recap_changes(result.stdout).values()) == {0}, output
+    assert file_checksums(lb_hosts) == before
+    for lb in lbs:
+        # Not reloaded, not restarted: the same processes answer, as before.
+        assert show_proc(lb.run) == processes[lb.name]
+        assert backend_for(lb.url, sessions[lb.name]) == backends[lb.name]
 
 
 def another_ca(folder) -> dict:

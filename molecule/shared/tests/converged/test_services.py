@@ -10,8 +10,10 @@ import re
 import pytest
 import requests
 
+from peerlab.channels import within
+
 # HAProxy release shipped by each Debian release the lab supports.
-HAPROXY_OF_DEBIAN = {"trixie": "3.0", "bookworm": "2.6"}
+HAPROXY_OF_DEBIAN = {"bookworm": "2.6", "trixie": "3.0", "forky": "3.2"}
 
 
 @pytest.mark.parametrize(
@@ -25,12 +27,23 @@ def test_service_is_enabled_and_running(request, hosts, service_name):
             assert service.is_running
 
 
-def test_haproxy_is_the_release_of_the_distribution(lb_hosts):
+def test_every_machine_runs_the_debian_release_the_scenario_was_asked_for(
+    lb_hosts, web_hosts, requested_release
+):
+    # Not the release the machine says it runs: a stale image or box of
+    # another release would otherwise pass as the one asked for.
+    for host in [*web_hosts, *lb_hosts]:
+        assert host.system_info.codename == requested_release, host.backend.host
+
+
+def test_haproxy_is_the_release_debian_ships_with_the_requested_release(
+    lb_hosts, requested_release
+):
+    expected = HAPROXY_OF_DEBIAN[requested_release]
     for lb in lb_hosts:
-        codename = lb.system_info.codename
         with lb.sudo():
-            version = lb.check_output("haproxy -v")
-        assert re.search(rf"version {re.escape(HAPROXY_OF_DEBIAN[codename])}\.", version), version
+            version = lb.check_output(within("haproxy -v"))
+        assert re.search(rf"version {re.escape(expected)}\.", version), version
 
 
 def test_rendered_haproxy_config_is_valid_without_warnings(lb_hosts):
@@ -38,7 +51,7 @@ def test_rendered_haproxy_config_is_valid_without_warnings(lb_hosts):
     # server) passes the check with a warning and breaks the reload handover.
     for lb in lb_hosts:
         with lb.sudo():
-            result = lb.run("haproxy -c -f /etc/haproxy/haproxy.cfg")
+            result = lb.run(within("haproxy -c -f /etc/haproxy/haproxy.cfg"))
         assert result.rc == 0, result.stderr
         assert "WARNING" not in result.stdout + result.stderr, result.stdout + result.stderr
 
