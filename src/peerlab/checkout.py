@@ -6,6 +6,7 @@ where they are written, never copied into Python constants.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -24,6 +25,7 @@ def lab_defaults(root: Path = ROOT) -> dict[str, str]:
     return settings
 
 
+@cache
 def role_defaults(role: str, root: Path = ROOT) -> dict:
     """A role's ``defaults/main.yml``: what the role calls things unless told otherwise."""
     return yaml.safe_load((root / "roles" / role / "defaults" / "main.yml").read_text()) or {}

@@ -145,7 +145,7 @@ def test_wait_synced_returns_on_the_settled_lab(first_demo):
 def listening_addresses(port: int) -> list[str]:
     """Local addresses of the TCP sockets listening on ``port`` on this machine."""
     lines = subprocess.run(
-        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True, timeout=60
     ).stdout.splitlines()
     return [line.split()[3].rsplit(":", 1)[0].strip("[]") for line in lines]
 
@@ -170,7 +170,9 @@ def test_stats_page_answers_only_with_the_inventory_credentials(lab):
 
 
 def output(*argv: str) -> list[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+    return subprocess.run(
+        argv, capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
 
 
 def libvirt_leftovers() -> list[str]:
