@@ -9,7 +9,7 @@ from peerlab.access import backend_for, backends_for
 from peerlab.checkout import role_defaults
 from peerlab.runtime import Runner, show_proc, show_table
 from peerlab.sessions import session_id
-from peerlab.sync import wait_synced, wait_until
+from peerlab.sync import sync_state, wait_synced, wait_until
 
 REPLICATION_TIMEOUT_S = 10.0
 ROLE = "haproxy_peers"
@@ -70,13 +70,27 @@ class LoadBalancer:
 
 
 def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
-    """Wait until every load balancer settled with every other one connected."""
+    """Wait until every load balancer has settled with every other one connected,
+    all seen in the same round.
+
+    Waiting for each in turn is not enough: a member found connected first
+    can lose its link while the next one is checked (seen once, right after
+    a member started again; HAProxy counts "collisions" when two members
+    connect to each other at once and drops one of the two sessions).
+    """
     names = [lb.name for lb in lbs]
-    for lb in lbs:
-        others = [name for name in names if name != lb.name]
-        wait_synced(
-            lb.run, lb.names.section, others, timeout, what=f"{lb.name} settled and connected"
-        )
+
+    def probe() -> tuple[bool, dict[str, str] | str]:
+        unsettled = {}
+        for lb in lbs:
+            others = [name for name in names if name != lb.name]
+            state = sync_state(lb.run, lb.names.section, others)
+            if not state.settled:
+                unsettled[lb.name] = state.reason
+        return not unsettled, unsettled or "settled"
+
+    # A failing read (a socket gone while HAProxy starts) is a state to wait out.
+    wait_until(probe, timeout, "every load balancer settled and connected", tolerate=(Exception,))
 
 
 def wait_reloaded(

@@ -96,6 +96,8 @@ def test_demo_reloaded_lb1_while_lb2_was_stopped_then_started_lb2(first_demo):
 
 
 def test_tables_are_identical_on_both_lbs_after_the_demo(first_demo):
+    # As a user would: links re-established after the demo's restarts first.
+    assert peerlab("wait-synced", "--timeout", "60").returncode == 0
     result = peerlab("tables", "--json")
     assert result.returncode == 0
     tables = json.loads(result.stdout)
