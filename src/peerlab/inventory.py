@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peerlab.channels import CHANNELS, ansible_runner, project_tool, ssh_runner
-from peerlab.lab import LoadBalancer, Names
+from peerlab.lab import LoadBalancer, Names, literal
 
 LB_GROUP = "loadbalancers"
 HTTP_PORT = 80
@@ -56,11 +56,6 @@ def read_inventory(inventory: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def _literal(value: object) -> str | None:
-    """``value`` as a string, unless it is missing or a template Ansible would render."""
-    return str(value) if value is not None and "{{" not in str(value) else None
-
-
 def load_balancer_hosts(listing: Mapping, group: str = LB_GROUP) -> list[LoadBalancerHost]:
     """The hosts of ``group`` in an ``ansible-inventory --list`` answer."""
     names = listing.get(group, {}).get("hosts", [])
@@ -72,7 +67,7 @@ def load_balancer_hosts(listing: Mapping, group: str = LB_GROUP) -> list[LoadBal
     for name in names:
         variables = hostvars.get(name, {})
         address = (
-            _literal(variables.get("private_ip")) or _literal(variables.get("ansible_host")) or name
+            literal(variables.get("private_ip")) or literal(variables.get("ansible_host")) or name
         )
         forwarded = {int(k): int(v) for k, v in variables.get("lab_forwarded_ports", {}).items()}
         url = (
@@ -80,7 +75,7 @@ def load_balancer_hosts(listing: Mapping, group: str = LB_GROUP) -> list[LoadBal
             if HTTP_PORT in forwarded
             else f"http://{address}/"
         )
-        user = _literal(variables.get("ansible_user"))
+        user = literal(variables.get("ansible_user"))
         hosts.append(LoadBalancerHost(name, address, url, user, Names.from_variables(variables)))
     return hosts
 

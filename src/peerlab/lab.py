@@ -21,6 +21,12 @@ NAME_VARIABLES = {
 }
 
 
+def literal(value: object) -> str | None:
+    """An inventory value as a string, unless it is missing or a template only
+    Ansible can render."""
+    return str(value) if value is not None and "{{" not in str(value) else None
+
+
 @dataclass(frozen=True)
 class Names:
     """What haproxy_peers calls things on a load balancer: the peers section, the
@@ -35,17 +41,18 @@ class Names:
         """From a host's inventory variables; the role's defaults where they say nothing
         (or hold a template, which only Ansible can render)."""
         defaults = role_defaults(ROLE)
-        chosen = {}
-        for field, variable in NAME_VARIABLES.items():
-            value = variables.get(variable)
-            literal = value is not None and "{{" not in str(value)
-            chosen[field] = str(value) if literal else str(defaults[variable])
-        return cls(**chosen)
+        return cls(
+            **{
+                field: literal(variables.get(variable)) or str(defaults[variable])
+                for field, variable in NAME_VARIABLES.items()
+            }
+        )
 
 
 DEFAULT_NAMES = Names.from_variables({})
 PEERS_SECTION = DEFAULT_NAMES.section
 STICK_TABLE = DEFAULT_NAMES.table
+PEERS_PORT = int(role_defaults(ROLE)["haproxy_peers_port"])
 
 
 @dataclass(frozen=True)

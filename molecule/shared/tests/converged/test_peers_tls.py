@@ -6,10 +6,8 @@ import ssl
 
 from cryptography import x509
 
-from peerlab.lab import PEERS_SECTION
+from peerlab.lab import PEERS_PORT, PEERS_SECTION
 from peerlab.runtime import show_peers
-
-PEERS_PORT = 10000
 
 
 def test_every_peer_link_is_established_over_tls(lbs):

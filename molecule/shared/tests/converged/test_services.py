@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from peerlab.channels import within
+from peerlab.lab import PEERS_PORT
 
 # HAProxy release shipped by each Debian release the lab supports.
 HAPROXY_OF_DEBIAN = {"bookworm": "2.6", "trixie": "3.0", "forky": "3.2"}
@@ -66,11 +67,13 @@ def test_peers_section_is_mutual_tls_naming_every_load_balancer(lb_hosts, lb_ips
         assert section, config
         lines = section.group(1).strip().splitlines()
         tls = f"ssl crt {directory}/{name}.pem ca-file {directory}/ca.pem verify required"
-        assert lines[0].strip() == f"bind {lb_ips[name]}:10000 {tls}", lines
+        assert lines[0].strip() == f"bind {lb_ips[name]}:{PEERS_PORT} {tls}", lines
         assert lines[1].strip() == f"default-server {tls}", lines
         servers = sorted(line.strip() for line in lines[2:])
         assert servers == sorted(
-            f"server {other}" if other == name else f"server {other} {ip}:10000 verifyhost {other}"
+            f"server {other}"
+            if other == name
+            else f"server {other} {ip}:{PEERS_PORT} verifyhost {other}"
             for other, ip in lb_ips.items()
         )
         assert f"localpeer {name}" in config

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peerlab.access import backend_for
-from peerlab.lab import PEERS_SECTION, STICK_TABLE, LoadBalancer
+from peerlab.lab import PEERS_PORT, PEERS_SECTION, STICK_TABLE, LoadBalancer
 from peerlab.local_haproxy import LocalHAProxy, admin_socket, free_ports
 from peerlab.runtime import show_peers, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import wait_until
 
-PEERS_PORT = 10000
 PUSHED_SERVER = "be7"
 # A stranger is done when it is connected and has learnt what the lab holds,
 # or when its target refused it this many times after the TCP connection.

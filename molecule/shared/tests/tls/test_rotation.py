@@ -14,11 +14,9 @@ import ssl
 from cryptography import x509
 from strangers import attack
 
-from peerlab.lab import STICK_TABLE
+from peerlab.lab import PEERS_PORT, STICK_TABLE
 from peerlab.pki import Authority
 from peerlab.runtime import show_table
-
-PEERS_PORT = 10000
 
 
 def presented_issuer(ip: str) -> str:
