@@ -137,7 +137,9 @@ test-collection: deps ## The built collection installed elsewhere, driving three
 
 .PHONY: test-vms
 test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
+	@scripts/molecule-vm-clean
 	LAB_DEBIAN=$(DEBIAN) molecule test
+	@scripts/molecule-vm-clean
 
 .PHONY: test-lab
 test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narrative on localhost, make lab-down

@@ -47,6 +47,10 @@ def test_the_tarball_holds_the_roles_plugin_and_docs(tarball):
         "roles/haproxy_peers/README.md",
         "roles/apache_backends/tasks/main.yml",
         "plugins/filter/peers_tls.py",
+        "plugins/modules/haproxy_peers_reload.py",
+        "plugins/modules/haproxy_peers_state.py",
+        "plugins/module_utils/haproxy_runtime.py",
+        "roles/haproxy_peers/tasks/restart.yml",
         "meta/runtime.yml",
         "docs/collection.md",
         "LICENSE",
@@ -74,3 +78,7 @@ def test_the_installed_collection_documents_its_roles(tarball, tmp_path):
         result = run(*doc, cwd=tmp_path, env=env)
         assert f"{role}_" in result.stdout
         assert str(collections) in result.stdout, "documented from the installed copy"
+    for module in ("haproxy_peers_reload", "haproxy_peers_state"):
+        doc = (project_tool("ansible-doc"), f"{NAME}.{module}")
+        result = run(*doc, cwd=tmp_path, env=env)
+        assert "peers_section" in result.stdout, result.stdout[:500]

@@ -15,8 +15,12 @@ ROLES = sorted(p.name for p in ROLES_DIR.iterdir() if (p / "meta" / "argument_sp
 
 
 def options(role: str) -> dict[str, dict]:
+    """The options of every entry point of ``role`` (main, and restart for haproxy_peers)."""
     specs = yaml.safe_load((ROLES_DIR / role / "meta" / "argument_specs.yml").read_text())
-    return specs["argument_specs"]["main"]["options"]
+    merged: dict[str, dict] = {}
+    for entry_point in specs["argument_specs"].values():
+        merged.update(entry_point.get("options", {}))
+    return merged
 
 
 def defaults(role: str) -> dict:

@@ -40,6 +40,7 @@ def test_show_proc_names_master_and_workers(version):
     assert processes.master_pid > 0
     assert len(processes.workers) == 1
     assert processes.old_workers == ()
+    assert not processes.last_reload_refused
 
 
 def test_show_proc_lists_the_old_worker_apart_during_a_reload():
@@ -49,6 +50,23 @@ def test_show_proc_lists_the_old_worker_apart_during_a_reload():
     assert len(processes.workers) == 1
     assert len(processes.old_workers) == 1
     assert processes.workers != processes.old_workers
+
+
+@pytest.mark.parametrize(
+    ("version", "serving", "listed_as_old"),
+    [("haproxy-3.0", 1188, False), ("haproxy-3.2", 220, True)],
+)
+def test_show_proc_counts_a_failed_reload_and_keeps_the_serving_worker(
+    version, serving, listed_as_old
+):
+    # Recorded after a reload whose new worker could not bind a port.
+    processes = parse_proc(recorded(version, "show-proc-after-failed-reload.txt"))
+    assert processes.failed_reloads == 1
+    assert processes.last_reload_refused
+    assert processes.version.startswith(version.removeprefix("haproxy-"))
+    # 3.2 lists the worker that keeps serving as an old one, with no current worker.
+    assert (processes.old_workers if listed_as_old else processes.workers) == (serving,)
+    assert processes.uptimes[serving].startswith("0d00h")
 
 
 def test_resync_not_done_while_a_started_process_waits_for_a_remote_peer():

@@ -16,14 +16,18 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
 
-from peerlab import __version__, render
+from peerlab import __version__, faults, render
 from peerlab.access import backend_for
 from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
 from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_narrative
-from peerlab.inventory import LB_GROUP, InventoryError, load_balancers
-from peerlab.lab import LoadBalancer, wait_all_synced
+from peerlab.faults import FaultError
+from peerlab.inventory import LB_GROUP, InventoryError, load_balancers, runner_for_address
+from peerlab.lab import LoadBalancer, wait_all_synced, wait_replicated
+from peerlab.load import SessionLoad
 from peerlab.narrative import SETTLE_TIMEOUT_S
+from peerlab.runtime import show_proc, show_servers
 from peerlab.sessions import SESSION_COOKIE, cookie_header
+from peerlab.status import pair_status
 from peerlab.sync import SyncTimeout
 from peerlab.tables import report, side_by_side, snapshot
 
@@ -202,6 +206,118 @@ def cmd_wait_synced(args: argparse.Namespace, output: Output) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    with output.progress("reading every load balancer's state"):
+        statuses = pair_status([snapshot(lb) for lb in lbs])
+    healthy = all(not status.problems for status in statuses)
+    if output.as_json:
+        output.json({"healthy": healthy, "load_balancers": [s.to_dict() for s in statuses]})
+    else:
+        render.print_status(output.out, statuses)
+    return EXIT_OK if healthy else EXIT_FAILED
+
+
+def cmd_fault(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    started = time.monotonic()
+    try:
+        result = FAULTS[args.fault](args, lbs, output)
+    except (FaultError, SyncTimeout) as error:
+        if output.as_json:
+            output.json({"fault": args.fault, "error": str(error)})
+        output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)
+        return EXIT_FAILED
+    result = {"fault": args.fault, "seconds": round(time.monotonic() - started, 1), **result}
+    # A storm the clients noticed: requests failed or sessions changed server.
+    noticed = result.get("failed", 0) or result.get("moved", 0)
+    if output.as_json:
+        output.json(result)
+    else:
+        output.out.print(" ".join(f"{key}={value}" for key, value in result.items()), markup=False)
+    return EXIT_FAILED if noticed else EXIT_OK
+
+
+def fault_partition(args, lbs, output) -> dict:
+    first, second = pick(lbs, 1), pick(lbs, 2)
+    if not (first.address and second.address):
+        raise Refused("the inventory gives no private address of the load balancers")
+    with (
+        output.progress(f"partition between {first.name} and {second.name}"),
+        faults.partition(first.address, second.address),
+    ):
+        # The fault's duration, as asked: nothing to wait for.
+        time.sleep(args.seconds)
+    healed = time.monotonic()
+    with output.progress("healed: waiting until both are connected and settled"):
+        wait_all_synced(lbs, timeout=args.timeout)
+    return {"partitioned_s": args.seconds, "resynced_after_s": round(time.monotonic() - healed, 1)}
+
+
+def fault_kill(args, lbs, output) -> dict:
+    lb = pick(lbs, args.lb)
+    master = show_proc(lb.run).master_pid
+    killed = faults.kill_haproxy(lb, args.process)
+    others = [other.name for other in lbs if other is not lb]
+    with output.progress(f"killed {args.process} {killed}: waiting for systemd to restart it"):
+        took = faults.wait_restarted(lb, master, others, args.timeout)
+    return {"lb": lb.name, "killed": killed, "back_after_s": round(took, 1)}
+
+
+def fault_reload_storm(args, lbs, output) -> dict:
+    lb = pick(lbs, args.lb)
+    others = [other.name for other in lbs if other is not lb]
+    sessions = range(args.first, args.first + args.sessions)
+    with output.progress(f"{args.count} reloads of {lb.name} under load"):
+        lb.backends_for(sessions)
+        for other in lbs:
+            if other is not lb:
+                wait_replicated(other, list(sessions))
+        urls = [each.url for each in lbs]
+        with SessionLoad(urls, sessions, lb.names.cookie, max_seconds=args.timeout) as load:
+            took = faults.reload_storm(lb, args.count, others, args.timeout)
+    report = load.report
+    return {
+        "lb": lb.name,
+        "reloads": len(took),
+        "slowest_s": round(max(took), 1),
+        "requests": report.requests,
+        "failed": len(report.errors),
+        "moved": len(report.moved),
+    }
+
+
+def fault_backend_down(args, lbs, output) -> dict:
+    servers = {row.name: row for row in show_servers(lbs[0].run, lbs[0].names.table)}
+    if args.server not in servers:
+        raise Refused(f"no server {args.server!r}; the backend has {', '.join(servers)}")
+    address, _, port = servers[args.server].address.rpartition(":")
+    try:
+        web = runner_for_address(args.inventory, address, args.channel, args.ssh_key)
+    except InventoryError as error:
+        raise Refused(str(error)) from error
+    with output.progress(f"{args.server} down for {args.seconds:g} s"):
+        with faults.backend_down(web, int(port)):
+            faults.wait_server_status(lbs, args.server, "DOWN", args.timeout)
+            # The fault's duration, as asked: nothing to wait for.
+            time.sleep(args.seconds)
+        faults.wait_server_status(lbs, args.server, "UP", args.timeout)
+    return {"server": args.server, "down_s": args.seconds}
+
+
+def fault_heal(args, lbs, output) -> dict:
+    return {"rules_removed": faults.heal()}
+
+
+FAULTS = {
+    "partition": fault_partition,
+    "kill": fault_kill,
+    "reload-storm": fault_reload_storm,
+    "backend-down": fault_backend_down,
+    "heal": fault_heal,
+}
+
+
 # --- arguments ----------------------------------------------------------------
 
 
@@ -315,6 +431,48 @@ def parser() -> argparse.ArgumentParser:
         "--timeout seconds, naming what was last seen.",
     )
     wait.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+
+    command(
+        "status",
+        cmd_status,
+        help="per load balancer: HAProxy version, processes, reloads, peer links, table",
+        description="Read every load balancer's master CLI and runtime API and print its "
+        "HAProxy version, master and worker PIDs with their uptimes, reloads (and how many "
+        "HAProxy refused), the peer links, whether the resync finished, and the table size; "
+        "then what is wrong. Exit 1 when a member does not answer, a peer link is down, a "
+        "resync has not finished or a member lacks entries the others hold.",
+    )
+
+    fault = command(
+        "fault",
+        cmd_fault,
+        help="inject one fault into the lab; it is undone by itself at the end",
+        description="partition: drop every packet between LB 1 and LB 2 for --seconds "
+        "(iptables, DOCKER-USER chain: the docker lab, as root), then heal and time the "
+        "resync. kill: kill -9 the master or worker of --lb; systemd starts it again. "
+        "reload-storm: --count reloads of --lb, each once the previous settled, while "
+        "--sessions sessions are sent through every load balancer; exit 1 when a request "
+        "failed or a session changed server. "
+        "backend-down: stop the Apache vhost of --server for --seconds. heal: remove "
+        "partition rules a killed run left. Exit 1 when the lab does not settle in time.",
+    )
+    fault.add_argument("fault", choices=sorted(FAULTS), help="which fault")
+    fault.add_argument("--lb", type=int, default=1, help="load balancer 1 or 2 (default 1)")
+    fault.add_argument("--seconds", type=float, default=20.0, help="fault duration (20)")
+    fault.add_argument(
+        "--process", choices=("master", "worker"), default="worker", help="what kill kills"
+    )
+    fault.add_argument("--count", type=int, default=20, help="reloads of reload-storm (20)")
+    fault.add_argument(
+        "--sessions", type=int, default=20, help="sessions sent during reload-storm (20)"
+    )
+    fault.add_argument(
+        "--first", type=int, default=90_000, help="first session number of reload-storm"
+    )
+    fault.add_argument("--server", default="be1", help="server of backend-down (be1)")
+    fault.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to settle afterwards (120)"
+    )
     return top
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from peerlab.channels import CHANNELS, ansible_runner, project_tool, ssh_runner
 from peerlab.lab import LoadBalancer, Names, literal
+from peerlab.runtime import Runner
 
 LB_GROUP = "loadbalancers"
 HTTP_PORT = 80
@@ -96,5 +97,22 @@ def load_balancers(
             if channel == "ssh"
             else ansible_runner(inventory, host.name)
         )
-        balancers.append(LoadBalancer(host.name, host.url, run, host.names))
+        balancers.append(LoadBalancer(host.name, host.url, run, host.names, host.address))
     return balancers
+
+
+def runner_for_address(
+    inventory: Path, address: str, channel: str = "ssh", ssh_key: Path | None = None
+) -> Runner:
+    """A Runner for the inventory host whose address is ``address`` (a backend, say)."""
+    listing = read_inventory(inventory)
+    for name, variables in listing.get("_meta", {}).get("hostvars", {}).items():
+        known = {literal(variables.get("private_ip")), literal(variables.get("ansible_host"))}
+        if address in known:
+            user = literal(variables.get("ansible_user")) or "vagrant"
+            return (
+                ssh_runner(address, user, ssh_key)
+                if channel == "ssh"
+                else ansible_runner(inventory, name)
+            )
+    raise InventoryError(f"no host of {inventory} has the address {address}")

@@ -64,6 +64,8 @@ class LoadBalancer:
     url: str
     run: Runner
     names: Names = DEFAULT_NAMES
+    # Private address on the lab network (the peers link's), where known.
+    address: str = ""
 
     def systemctl(self, action: str) -> None:
         self.run(f"systemctl {action} haproxy")
@@ -74,6 +76,10 @@ class LoadBalancer:
 
     def backends_for(self, numbers: Sequence[int]) -> dict[int, str]:
         return backends_for(self.url, numbers, self.names.cookie)
+
+    def table_servers(self) -> dict[str, str | None]:
+        """Key -> server of this load balancer's stick table."""
+        return show_table(self.run, self.names.table).servers()
 
 
 def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:

@@ -9,6 +9,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from peerlab.demo import DemoReport, StepResult
+from peerlab.status import MemberStatus
 from peerlab.tables import Row, Snapshot, identical
 
 OK = Text("ok", style="green")
@@ -148,3 +149,44 @@ def print_tables(console: Console, snapshots: Sequence[Snapshot], rows: Sequence
     else:
         differing = sum(not row.same for row in rows)
         console.print(f"{differing} of {len(rows)} entries differ.", style="bold red")
+
+
+def print_status(console: Console, statuses: Sequence[MemberStatus]) -> None:
+    """``peerlab status``: one row per load balancer, then its problems."""
+    view = RichTable(title="Load balancers")
+    for column in (
+        "",
+        "HAProxy",
+        "master (up)",
+        "workers (up)",
+        "reloads",
+        "peers",
+        "resync",
+        "entries",
+    ):
+        view.add_column(column)
+    for status in statuses:
+        data = status.to_dict()
+        master = data["master"]
+        view.add_row(
+            Text(data["name"], style="green" if data["healthy"] else "red"),
+            data["version"] or "-",
+            f"{master['pid']} ({master['uptime']})" if master else "-",
+            ", ".join(f"{w['pid']} ({w['uptime']})" for w in data["workers"]) or "-",
+            "-"
+            if data["reloads"] is None
+            else f"{data['reloads']} ({data['failed_reloads']} refused)",
+            ", ".join(
+                f"{p['name']} {'up' if p['connected'] else 'DOWN ' + p['last_status']}"
+                for p in data["peers"]
+            )
+            or "-",
+            {True: "done", False: "NOT DONE", None: "-"}[data["resync_done"]],
+            "-" if data["table_size"] is None else str(data["table_size"]),
+        )
+    console.print(view)
+    for status in statuses:
+        for problem in status.problems:
+            console.print(f"{status.name}: {problem}", style="red", markup=False, soft_wrap=True)
+    if all(not status.problems for status in statuses):
+        console.print("Healthy: every member answers, is connected and holds every entry.")

@@ -224,28 +224,63 @@ class Processes:
     reloads: int
     workers: tuple[int, ...]
     old_workers: tuple[int, ...]
+    # Reloads whose new worker never started (HAProxy kept the old one).
+    failed_reloads: int = 0
+    version: str = ""
+    # PID -> uptime as HAProxy prints it (0d00h01m05s), master included.
+    uptimes: dict[int, str] = field(default_factory=dict, compare=False)
+    # The last reload started no worker: the one serving lived through it
+    # (3.2 lists it among the old workers, with no current one).
+    last_reload_refused: bool = False
+
+
+_FAILED = re.compile(r"\[failed:\s*(\d+)\]")
 
 
 def parse_proc(output: str) -> Processes:
     """Parse the output of ``show proc`` on the master CLI."""
     master_pid = reloads = None
+    failed, version = 0, ""
+    uptimes: dict[int, str] = {}
     groups: dict[str, list[int]] = {"workers": [], "old workers": []}
+    current_survived = None  # reloads the newest current worker lived through
     heading = None
     for raw in output.splitlines():
         line = raw.strip()
         if line.startswith("#"):
             heading = line.lstrip("#").strip()
             continue
-        columns = line.split()
-        if len(columns) < 3:
+        # "[failed: N]" is one column of the master's line; read it apart.
+        match = _FAILED.search(line)
+        columns = _FAILED.sub("", line).split()
+        if len(columns) < 3 or not columns[0].isdigit():
             continue
+        pid = int(columns[0])
         if columns[1] == "master":
-            master_pid, reloads = int(columns[0]), int(columns[2])
-        elif heading in groups and columns[0].isdigit():
-            groups[heading].append(int(columns[0]))
+            master_pid, reloads = pid, int(columns[2])
+            failed = int(match[1]) if match else 0
+            version = columns[4] if len(columns) > 4 else ""
+        elif heading in groups:
+            groups[heading].append(pid)
+            if heading == "workers":
+                survived = int(columns[2])
+                current_survived = min(survived, current_survived or survived)
+        else:
+            continue
+        if len(columns) > 3:
+            uptimes[pid] = columns[3]
     if master_pid is None or reloads is None:
         raise RuntimeAPIError(f"not a 'show proc' answer: {output.strip()[:200]!r}")
-    return Processes(master_pid, reloads, tuple(groups["workers"]), tuple(groups["old workers"]))
+    return Processes(
+        master_pid,
+        reloads,
+        tuple(groups["workers"]),
+        tuple(groups["old workers"]),
+        failed,
+        version,
+        uptimes,
+        last_reload_refused=failed > 0 and (current_survived is None or current_survived > 0),
+    )
 
 
 def show_proc(run: Runner, socket: str = MASTER_SOCKET) -> Processes:
@@ -269,6 +304,8 @@ class ServerStats:
     # The server's id in its backend: its position in the configuration
     # unless the configuration sets one.
     server_id: int = 0
+    # ip:port HAProxy sends to.
+    address: str = ""
 
 
 def parse_stat(output: str) -> list[ServerStats]:
@@ -279,7 +316,12 @@ def parse_stat(output: str) -> list[ServerStats]:
     rows = csv.DictReader([lines[0].removeprefix("# "), *lines[1:]])
     return [
         ServerStats(
-            row["pxname"], row["svname"], row["status"], int(row["stot"] or 0), int(row["sid"])
+            row["pxname"],
+            row["svname"],
+            row["status"],
+            int(row["stot"] or 0),
+            int(row["sid"]),
+            row.get("addr") or "",
         )
         for row in rows
         if row["svname"] not in ("FRONTEND", "BACKEND")

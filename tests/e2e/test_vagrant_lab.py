@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -180,8 +181,10 @@ def output(*argv: str) -> list[str]:
 def libvirt_leftovers() -> list[str]:
     """Lab domains, and networks on the lab's subnet, that libvirt still has."""
     virsh = ("virsh", "-c", "qemu:///system")
-    suffixes = tuple(f"_{machine}" for machine in LAB_MACHINES)
-    domains = [d for d in output(*virsh, "list", "--all", "--name") if d.endswith(suffixes)]
+    # vagrant-libvirt names a domain <Vagrantfile's folder>_<machine>, without
+    # the characters libvirt refuses; other projects' domains are not the lab's.
+    names = {re.sub(r"[^-a-z0-9_.]", "", f"{ROOT.name}_{m}", flags=re.I) for m in LAB_MACHINES}
+    domains = [d for d in output(*virsh, "list", "--all", "--name") if d in names]
     networks = [
         net
         for net in output(*virsh, "net-list", "--all", "--name")

@@ -55,7 +55,8 @@ def load_balancer(name: str) -> LoadBalancer:
             # Bounded on the machine: a hung runtime API fails the test, not the run.
             return target.check_output(within(command))
 
-    return LoadBalancer(name=name, url=f"http://{private_ip(name)}/", run=run)
+    address = private_ip(name)
+    return LoadBalancer(name=name, url=f"http://{address}/", run=run, address=address)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,79 @@
+"""A partition between the load balancers: sessions made on both sides meet after the heal.
+
+The peers link is cut by DROP rules on the machine running the containers
+(DOCKER-USER chain), which leaves the backends reachable. During the cut each
+side keeps serving and records its own sessions; a session that reaches both
+sides gets a server on each (split brain). After the heal every entry is in
+both tables and both sides agree on every split session.
+"""
+
+from __future__ import annotations
+
+import time
+
+from peerlab import faults
+from peerlab.sessions import session_id
+from peerlab.sync import wait_until
+
+SETTLE_TIMEOUT_S = 120.0
+PARTITION_S = 60.0
+ROUNDS = 30  # one new session on each side per round, spread over the partition
+SPLIT = range(8400, 8420)  # sessions sent to both sides during the partition
+ONLY_1, ONLY_2 = 8200, 8300  # first session numbers made on one side only
+FILLER = 8490  # advances LB2's round robin when it would pick LB1's server
+
+
+def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_heal(
+    settled, lb1, lb2, figures
+):
+    made_1, made_2, split = [], [], {}
+    filler = FILLER
+    with faults.partition(lb1.address, lb2.address):
+        started = time.monotonic()
+        for number in SPLIT:
+            first, second = lb1.backend_for(number), lb2.backend_for(number)
+            if first == second:
+                # Round robins in step: move LB2's on by one, so the next differ.
+                lb2.backend_for(filler)
+                made_2.append(filler)
+                filler += 1
+            split[number] = (first, second)
+        for round_ in range(ROUNDS):
+            lb1.backend_for(ONLY_1 + round_)
+            lb2.backend_for(ONLY_2 + round_)
+            made_1.append(ONLY_1 + round_)
+            made_2.append(ONLY_2 + round_)
+            # Pacing of the load over the partition, not a wait for a condition.
+            time.sleep(max(0.0, started + PARTITION_S * (round_ + 1) / ROUNDS - time.monotonic()))
+        leaked = set(map(session_id, made_1)) & set(lb2.table_servers())
+        assert not leaked, f"{len(leaked)} of LB1's sessions reached LB2 through the partition"
+        assert faults.partition_rules(), "the partition rules vanished during the partition"
+    healed = time.monotonic()
+    assert not faults.partition_rules()
+    every = set(map(session_id, [*made_1, *made_2, *split]))
+
+    def both_hold_all() -> tuple[bool, str]:
+        missing = {lb.name: len(every - set(lb.table_servers())) for lb in (lb1, lb2)}
+        return not any(missing.values()), f"missing entries per LB: {missing}"
+
+    wait_until(both_hold_all, SETTLE_TIMEOUT_S, "every entry on both sides after the heal")
+    resync_s = time.monotonic() - healed
+    conflicting = [n for n, (a, b) in split.items() if a != b]
+    assert conflicting, f"no split brain made: both sides chose alike for {len(split)} sessions"
+
+    def agree() -> tuple[bool, str]:
+        one, two = lb1.table_servers(), lb2.table_servers()
+        differ = [n for n in split if one[session_id(n)] != two[session_id(n)]]
+        return not differ, f"{len(differ)}/{len(split)} split sessions differ: {differ}"
+
+    wait_until(agree, SETTLE_TIMEOUT_S, "both sides agree on every split session")
+    answers = lb1.backends_for(conflicting)
+    won_by_2 = sum(answers[n] == split[n][1] for n in conflicting)
+    figures["partition"] = (
+        f"{PARTITION_S:g} s cut, {len(every)} entries ({len(made_1)} via LB1, {len(made_2)} via "
+        f"LB2, {len(split)} via both) on both sides {resync_s:.1f} s after the heal"
+    )
+    figures["split brain"] = (
+        f"{len(conflicting)} sessions with a server on each side; after the heal both agree: "
+        f"LB2's choice kept for {won_by_2}, LB1's for {len(conflicting) - won_by_2}"
+    )
