@@ -15,7 +15,7 @@ def peerlab(*argv: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("command", ["access", "demo", "tables", "wait-synced"])
+@pytest.mark.parametrize("command", ["access", "demo", "tables", "wait-synced", "status", "fault"])
 def test_every_command_documents_itself(command):
     result = peerlab(command, "--help")
     assert result.returncode == 0
@@ -76,3 +76,16 @@ def test_demo_against_unreachable_load_balancers_refuses_and_says_how_to_bring_t
     error = capsys.readouterr().err
     assert "the lab is not up: cannot reach lb-a" in error
     assert "make lab" in error
+
+
+def test_an_unknown_fault_is_refused_by_name():
+    result = peerlab("fault", "earthquake")
+    assert result.returncode == 2
+    assert "invalid choice: 'earthquake'" in result.stderr
+    assert "partition" in result.stderr
+
+
+def test_a_fault_on_a_load_balancer_outside_the_inventory_is_refused(capsys):
+    status = main(["fault", "kill", "--lb", "3", "--channel", "ansible"])
+    assert status == EXIT_REFUSED
+    assert "--lb 3: the inventory has load balancers 1 to 2" in capsys.readouterr().err

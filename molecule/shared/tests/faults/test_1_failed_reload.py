@@ -2,15 +2,19 @@
 
 `haproxy -c` accepts a statistics bind on a port another process holds: the
 port is only taken when the new worker starts, and it cannot. HAProxy's
-master then keeps the old worker; the role must say so, and a second run
-must fail again instead of reporting ok.
+master then keeps the old worker; playbooks/site.yml must fail and say why,
+and a second run must fail again instead of reporting ok.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from peerlab.channels import within
+from peerlab.channels import project_tool, within
 from peerlab.lab import wait_reloaded
 from peerlab.runtime import show_proc
 from peerlab.sync import wait_until
@@ -21,71 +25,87 @@ LISTENER = (
     "import socket, time; s = socket.socket(); "
     f"s.bind(('0.0.0.0', {HOG_PORT})); s.listen(); time.sleep(3600)"
 )
+SITE = Path(__file__).parents[4] / "playbooks" / "site.yml"
 
 
 def config_checksum(lb) -> str:
     return lb.run("sha256sum /etc/haproxy/haproxy.cfg").split()[0]
 
 
+def site_playbook(*options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [project_tool("ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+         str(SITE), *options],
+        capture_output=True, text=True, timeout=900, check=False,
+        env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+
+
 @pytest.fixture
-def port_hog(lb1, lb2):
-    """A process listening on HOG_PORT on LB1. Afterwards it is stopped and LB1
-    reloaded, as an operator would once the port is free, so the next tests
-    start from a pair with one worker each."""
-    # --collect: a unit that failed does not linger and block the next run.
-    lb1.run(f"systemd-run --collect --unit={HOG_UNIT} python3 -c {LISTENER!r}")
+def port_hog(lbs):
+    """A process listening on HOG_PORT on every load balancer. Afterwards it is
+    stopped and each one reloaded, as an operator would once the port is free,
+    so the next tests start from a pair with one worker each."""
+    probe = within(
+        f"systemctl is-active --quiet {HOG_UNIT}"
+        f" && bash -c 'echo > /dev/tcp/127.0.0.1/{HOG_PORT}' && echo listening"
+    )
     try:
-        probe = within(
-            f"systemctl is-active --quiet {HOG_UNIT}"
-            f" && bash -c 'echo > /dev/tcp/127.0.0.1/{HOG_PORT}' && echo listening"
-        )
-        wait_until(
-            lambda: (lb1.run(probe + " || true").strip() == "listening", "not listening"),
-            30,
-            f"{HOG_UNIT} listening on {HOG_PORT}",
-        )
+        for lb in lbs:
+            # --collect: a unit that failed does not linger and block the next run.
+            lb.run(f"systemd-run --collect --unit={HOG_UNIT} python3 -c {LISTENER!r}")
+            wait_until(
+                lambda lb=lb: (lb.run(probe + " || true").strip() == "listening", "not yet"),
+                30,
+                f"{HOG_UNIT} listening on {HOG_PORT} on {lb.name}",
+            )
         yield HOG_PORT
     finally:
-        lb1.run(f"systemctl stop {HOG_UNIT}")
-        reloads = show_proc(lb1.run).reloads
-        lb1.systemctl("reload")
-        wait_reloaded(lb1, reloads, [lb2.name], timeout=60)
+        for lb in lbs:
+            lb.run(f"systemctl stop {HOG_UNIT} || true")
+            reloads = show_proc(lb.run).reloads
+            lb.systemctl("reload")
+            others = [other.name for other in lbs if other is not lb]
+            wait_reloaded(lb, reloads, others, timeout=60)
 
 
-def test_a_refused_reload_fails_the_play_and_the_old_worker_keeps_serving(
-    settled, lb1, apply_role, lab_servers, lab_entries, figures, request
+def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_serving(
+    settled, lbs, lab_entries, figures, request
 ):
     lab_entries(8100)
     sessions = range(8100, 8105)
-    answers = lb1.backends_for(sessions)
-    before, checksum = show_proc(lb1.run), config_checksum(lb1)
+    answers = {lb.name: lb.backends_for(sessions) for lb in lbs}
+    before = {lb.name: (show_proc(lb.run), config_checksum(lb)) for lb in lbs}
     port = request.getfixturevalue("port_hog")
     outputs = []
     for _ in range(2):
-        result = apply_role(
-            "haproxy_peers",
-            lb1.name,
-            {"haproxy_peers_servers": lab_servers, "haproxy_peers_stats_bind": f"*:{port}"},
-        )
+        result = site_playbook("-e", f"haproxy_peers_stats_bind=*:{port}")
         outputs.append(result.stdout + result.stderr)
         assert result.returncode != 0, outputs[-1][-3000:]
     for run, output in enumerate(outputs, 1):
-        assert "HAProxy refused to start a worker" in output, f"run {run}: {output[-3000:]}"
+        refusals = output.count("HAProxy refused to start a worker")
+        assert refusals >= len(lbs), f"run {run}: {refusals} refusals: {output[-3000:]}"
         assert f":{port}" in output, output[-3000:]
         assert "Address already in use" in output, output[-3000:]
-    after = show_proc(lb1.run)
-    # 3.2 lists the worker that keeps serving among the old ones.
-    serving = after.workers + after.old_workers
-    assert (after.master_pid, serving) == (before.master_pid, before.workers), (
-        f"{before} -> {after}"
+    for lb in lbs:
+        procs, checksum = before[lb.name]
+        after = show_proc(lb.run)
+        # 3.2 lists the worker that keeps serving among the old ones.
+        serving = after.workers + after.old_workers
+        assert (after.master_pid, serving) == (procs.master_pid, procs.workers), (
+            f"{lb.name}: {procs} -> {after}"
+        )
+        assert after.reloads == procs.reloads + 2, lb.name
+        # 2.6 and 3.0 count refusals; 3.2's counter says whether the last one failed.
+        assert after.failed_reloads >= 1, lb.name
+        assert after.last_reload_refused, lb.name
+        # The configuration that runs is the one on disk again.
+        assert config_checksum(lb) == checksum, lb.name
+        now = lb.backends_for(sessions)
+        moved = {
+            n: (answers[lb.name][n], now[n]) for n in sessions if now[n] != answers[lb.name][n]
+        }
+        assert not moved, f"{lb.name}: {len(moved)} of {len(sessions)} sessions moved: {moved}"
+    figures["refused reloads (site.yml, twice)"] = (
+        f"both runs failed naming :{port}; {len(sessions)}/{len(sessions)} sessions kept on each LB"
     )
-    assert after.reloads == before.reloads + 2
-    # 2.6 and 3.0 count refusals; 3.2's counter says whether the last one failed.
-    assert after.failed_reloads >= 1
-    assert after.last_reload_refused
-    # The configuration that runs is the one on disk again.
-    assert config_checksum(lb1) == checksum
-    now = lb1.backends_for(sessions)
-    moved = {n: (answers[n], now[n]) for n in sessions if now[n] != answers[n]}
-    assert not moved, f"{len(moved)} of {len(answers)} sessions moved: {moved}"
-    figures["refused reloads, sessions kept"] = f"{len(answers)}/{len(answers)}"
