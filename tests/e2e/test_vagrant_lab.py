@@ -145,6 +145,22 @@ def test_wait_synced_returns_on_the_settled_lab(first_demo):
     assert json.loads(result.stdout)["synced"] is True
 
 
+def test_status_reports_a_healthy_pair_with_versions_and_tables(first_demo):
+    result = peerlab("status", "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, document
+    assert document["healthy"] is True
+    members = document["load_balancers"]
+    assert [m["name"] for m in members] == ["haproxy-1", "haproxy-2"]
+    for member in members:
+        assert member["version"], member
+        assert member["master"]["pid"] > 0, member
+        assert len(member["workers"]) == 1, member
+        assert member["resync_done"] is True, member
+        assert all(peer["connected"] for peer in member["peers"]), member
+    assert members[0]["table_size"] == members[1]["table_size"] > 0
+
+
 def listening_addresses(port: int) -> list[str]:
     """Local addresses of the TCP sockets listening on ``port`` on this machine."""
     lines = subprocess.run(
