@@ -4,7 +4,10 @@ The peers link is cut by DROP rules on the machine running the containers
 (DOCKER-USER chain), which leaves the backends reachable. During the cut each
 side keeps serving and records its own sessions; a session that reaches both
 sides gets a server on each (split brain). After the heal every entry is in
-both tables and both sides agree on every split session.
+both tables. HAProxy does not reconcile split sessions by itself: right after
+the heal the sides may still differ (seen on 3.2: 19 of 20 had crossed, each
+side holding the other's choice). The next request of such a session, through
+either member, settles it for both: the clients of the other side move once.
 """
 
 from __future__ import annotations
@@ -61,19 +64,30 @@ def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_hea
     conflicting = [n for n, (a, b) in split.items() if a != b]
     assert conflicting, f"no split brain made: both sides chose alike for {len(split)} sessions"
 
-    def agree() -> tuple[bool, str]:
+    def differing() -> list[int]:
         one, two = lb1.table_servers(), lb2.table_servers()
-        differ = [n for n in split if one[session_id(n)] != two[session_id(n)]]
+        return [n for n in split if one[session_id(n)] != two[session_id(n)]]
+
+    # Right after the heal each side may hold the other's choice (the
+    # updates crossed) or both the same one: HAProxy does not reconcile.
+    still_split = len(differing())
+    # The next request of a split session, through either member, settles
+    # it: the member stores its server again and replicates it.
+    through_lb1 = lb1.backends_for(conflicting)
+
+    def agree() -> tuple[bool, str]:
+        differ = differing()
         return not differ, f"{len(differ)}/{len(split)} split sessions differ: {differ}"
 
-    wait_until(agree, SETTLE_TIMEOUT_S, "both sides agree on every split session")
-    answers = lb1.backends_for(conflicting)
-    won_by_2 = sum(answers[n] == split[n][1] for n in conflicting)
+    wait_until(agree, SETTLE_TIMEOUT_S, "both sides agree after one request through LB1")
+    assert lb2.backends_for(conflicting) == through_lb1
+    won_by_2 = sum(through_lb1[n] == split[n][1] for n in conflicting)
     figures["partition"] = (
         f"{PARTITION_S:g} s cut, {len(every)} entries ({len(made_1)} via LB1, {len(made_2)} via "
         f"LB2, {len(split)} via both) on both sides {resync_s:.1f} s after the heal"
     )
     figures["split brain"] = (
-        f"{len(conflicting)} sessions with a server on each side; after the heal both agree: "
-        f"LB2's choice kept for {won_by_2}, LB1's for {len(conflicting) - won_by_2}"
+        f"{len(conflicting)} sessions with a server on each side; {still_split} still differ "
+        f"after the heal; one request through LB1 each and both agree (LB2's choice kept for "
+        f"{won_by_2}, LB1's for {len(conflicting) - won_by_2})"
     )
