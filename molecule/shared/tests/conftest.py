@@ -94,22 +94,38 @@ def web_ips() -> list[str]:
     return [private_ip(name) for name in WEB_NAMES]
 
 
+PLAYBOOKS = Path(__file__).parents[3] / "playbooks"
+
+
 @pytest.fixture(scope="session")
-def apply_role():
+def ansible_playbook() -> Callable[..., subprocess.CompletedProcess]:
+    """Run a playbook (a path, or a name in the project's playbooks/) against the
+    scenario's inventory with ansible-playbook's ``options``; return the finished
+    process."""
+
+    def run(playbook: Path | str, *options: str) -> subprocess.CompletedProcess:
+        path = PLAYBOOKS / playbook
+        return subprocess.run(
+            [project_tool("ansible-playbook"), "-i", INVENTORY, str(path), *options],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            # Molecule forces colour for its own runs; the tests read plain text.
+            env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def apply_role(ansible_playbook):
     """Apply one role to one group with extra variables; return the finished process."""
     playbook = Path(__file__).parents[1] / "apply_role.yml"
 
     def run(role: str, hosts: str, extra_vars: dict) -> subprocess.CompletedProcess:
         variables = json.dumps({"apply_role": role, "apply_hosts": hosts, **extra_vars})
-        return subprocess.run(
-            [project_tool("ansible-playbook"), "-i", INVENTORY, str(playbook), "-e", variables],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            # Molecule forces colour for its own runs; the tests read plain text.
-            env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
-        )
+        return ansible_playbook(playbook, "-e", variables)
 
     return run
 

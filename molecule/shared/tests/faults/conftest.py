@@ -7,14 +7,12 @@ printed at the end of the run, beside pass and fail.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from peerlab.channels import project_tool, within
+from peerlab.channels import within
 from peerlab.lab import LoadBalancer, wait_all_synced
 
 FIGURES: dict[str, object] = {}
@@ -53,20 +51,7 @@ def web(web_hosts):
     return run
 
 
-ROLLING_RESTART = Path(__file__).parents[4] / "playbooks" / "rolling_restart.yml"
-
-
 @pytest.fixture(scope="session")
-def rolling_restart() -> Callable[..., subprocess.CompletedProcess]:
-    """Run playbooks/rolling_restart.yml on the scenario's load balancers, with
-    ansible-playbook's ``options``."""
-
-    def run(*options: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [project_tool("ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-             str(ROLLING_RESTART), *options],
-            capture_output=True, text=True, timeout=900, check=False,
-            env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
-        )  # fmt: skip
-
-    return run
+def rolling_restart(ansible_playbook) -> Callable[..., subprocess.CompletedProcess]:
+    """Run playbooks/rolling_restart.yml with ansible-playbook's ``options``."""
+    return lambda *options: ansible_playbook("rolling_restart.yml", *options)

@@ -8,13 +8,9 @@ and a second run must fail again instead of reporting ok.
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
-from peerlab.channels import project_tool, within
+from peerlab.channels import within
 from peerlab.lab import wait_all_synced, wait_reloaded
 from peerlab.runtime import show_peers, show_proc
 from peerlab.sync import wait_until
@@ -25,20 +21,10 @@ LISTENER = (
     "import socket, time; s = socket.socket(); "
     f"s.bind(('0.0.0.0', {HOG_PORT})); s.listen(); time.sleep(3600)"
 )
-SITE = Path(__file__).parents[4] / "playbooks" / "site.yml"
 
 
 def config_checksum(lb) -> str:
     return lb.run("sha256sum /etc/haproxy/haproxy.cfg").split()[0]
-
-
-def site_playbook(*options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [project_tool("ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-         str(SITE), *options],
-        capture_output=True, text=True, timeout=900, check=False,
-        env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
-    )  # fmt: skip
 
 
 def link_state(lb) -> str:
@@ -85,7 +71,7 @@ def port_hog(lbs):
 
 
 def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_serving(
-    settled, lbs, lab_entries, figures, request
+    settled, lbs, lab_entries, ansible_playbook, figures, request
 ):
     lab_entries(8100)
     sessions = range(8100, 8105)
@@ -94,7 +80,7 @@ def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_servi
     port = request.getfixturevalue("port_hog")
     outputs = []
     for _ in range(2):
-        result = site_playbook("-e", f"haproxy_peers_stats_bind=*:{port}")
+        result = ansible_playbook("site.yml", "-e", f"haproxy_peers_stats_bind=*:{port}")
         outputs.append(result.stdout + result.stderr)
         assert result.returncode != 0, outputs[-1][-3000:]
     for run, output in enumerate(outputs, 1):
