@@ -18,6 +18,10 @@ from rich.spinner import Spinner
 
 from peerlab import __version__, faults, render
 from peerlab.access import backend_for
+from peerlab.bench import command as bench_command
+from peerlab.bench.agent import AgentError
+from peerlab.bench.members import MembersError
+from peerlab.bench.throughput import ThroughputError
 from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
 from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_narrative
 from peerlab.faults import FaultError
@@ -318,6 +322,24 @@ FAULTS = {
 }
 
 
+def cmd_bench(args: argparse.Namespace, output: Output) -> int:
+    try:
+        folder, document = bench_command.run(args, output.err)
+    except bench_command.BenchRefused as error:
+        raise Refused(str(error)) from error
+    except (AgentError, MembersError, ThroughputError, SyncTimeout) as error:
+        if output.as_json:
+            output.json({"error": str(error)})
+        output.err.print(f"peerlab bench: {error}", style="red", markup=False, soft_wrap=True)
+        return EXIT_FAILED
+    summary = bench_command.finish(folder, document)
+    if output.as_json:
+        output.json({"folder": str(folder), "summary": summary})
+    else:
+        bench_command.print_summary(output.out, folder, summary)
+    return EXIT_OK
+
+
 # --- arguments ----------------------------------------------------------------
 
 
@@ -473,6 +495,18 @@ def parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to settle afterwards (120)"
     )
+    bench = command(
+        "bench",
+        cmd_bench,
+        help="measure replication latency, resync, reloads under load, peers' cost, members",
+        description="Run the benchmark against the docker lab (make lab): replication "
+        "latency of new sessions, resync time and memory by table size, reloads under "
+        "sticky load, throughput with peers on and off, and 2, 3 and 5 members, each with "
+        "TLS peers and plain. Writes results.json, report.md and PNG plots to "
+        "bench/results/<date>-<release>/ and prints the summary. Reconfigures the lab while "
+        "it runs and leaves it as make lab did (TLS peers, two members, empty tables).",
+    )
+    bench_command.add_arguments(bench)
     return top
 
 

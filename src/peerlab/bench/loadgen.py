@@ -1,0 +1,171 @@
+"""A paced HTTP load of sticky sessions, for what a reload costs the clients.
+
+Each of ``workers`` threads keeps one HTTP/1.1 connection to the load
+balancer and sends its share of the sessions round and round, at its share
+of ``rate`` requests per second (scheduled send times, so a slow answer does
+not lower the rate afterwards), until stopped or a bound is reached. Every
+request is recorded: when it was sent, how long it took, whether it got a
+backend's answer, and whether that answer differed from the session's first.
+
+Like a browser, a worker retries a request once, on a new connection, when
+the connection it reused was closed before any byte of the answer came back
+(a HAProxy worker that is stopping closes its idle connections); such
+retries are counted apart. A request that still gets no answer is a failure.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+MAX_REQUESTS = 200_000
+MAX_SECONDS = 900.0
+TIMEOUT_S = 5.0
+
+
+@dataclass
+class Record:
+    """Parallel lists, one element per request."""
+
+    t_s: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    ok: list[int] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+    retried: int = 0
+
+    def moved_sessions(self) -> set[str]:
+        """Sessions that got another server than their first at least once."""
+        return {key for key, moved in zip(self.sessions, self.moved, strict=True) if moved}
+
+    def to_dict(self) -> dict:
+        order = sorted(range(len(self.t_s)), key=self.t_s.__getitem__)
+        return {
+            "t_s": [round(self.t_s[i], 4) for i in order],
+            "latency_ms": [round(self.latency_ms[i], 3) for i in order],
+            "ok": [self.ok[i] for i in order],
+            "moved": [self.moved[i] for i in order],
+        }
+
+
+class PacedLoad:
+    """Sticky sessions sent to ``address``:80 at ``rate`` requests per second."""
+
+    def __init__(
+        self,
+        address: str,
+        cookie: str,
+        keys: Sequence[str],
+        rate: float,
+        workers: int = 4,
+        max_requests: int = MAX_REQUESTS,
+        max_seconds: float = MAX_SECONDS,
+        known: dict[str, str] | None = None,
+    ) -> None:
+        if rate <= 0 or workers <= 0 or not keys:
+            raise ValueError("a paced load needs a positive rate, workers and sessions")
+        self.address, self.cookie = address, cookie
+        self.rate, self.max_requests, self.max_seconds = rate, max_requests, max_seconds
+        self._shares = [list(keys[index::workers]) for index in range(workers)]
+        self._records = [Record() for _ in self._shares]
+        # Each session's first answer: from before the load when known.
+        self._first: dict[str, str] = dict(known or {})
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._sent = 0
+        self.started = 0.0
+        self._threads = [
+            threading.Thread(target=self._work, args=(index,), daemon=True)
+            for index in range(len(self._shares))
+        ]
+
+    def __enter__(self) -> PacedLoad:
+        self.started = time.monotonic()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def now(self) -> float:
+        """Seconds since the load started, on the records' time base."""
+        return time.monotonic() - self.started
+
+    def stop(self) -> Record:
+        """Stop every worker; all the requests, in order of sending."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        merged = Record()
+        for record in self._records:
+            merged.t_s += record.t_s
+            merged.latency_ms += record.latency_ms
+            merged.ok += record.ok
+            merged.moved += record.moved
+            merged.sessions += record.sessions
+            merged.retried += record.retried
+        return merged
+
+    def _claim(self) -> bool:
+        with self._lock:
+            if self._sent >= self.max_requests or self.now() >= self.max_seconds:
+                return False
+            self._sent += 1
+            return True
+
+    def _work(self, index: int) -> None:
+        keys, record = self._shares[index], self._records[index]
+        interval = len(self._shares) / self.rate
+        connection = None
+        due = self.started + index * interval / len(self._shares)
+        turn = 0
+        while not self._stop.is_set() and self._claim():
+            pause = due - time.monotonic()
+            if pause > 0:
+                self._stop.wait(pause)
+            due += interval
+            key = keys[turn % len(keys)]
+            turn += 1
+            sent = time.monotonic()
+            answer, connection, retried = self._request(connection, key)
+            record.sessions.append(key)
+            record.t_s.append(sent - self.started)
+            record.latency_ms.append((time.monotonic() - sent) * 1000)
+            record.retried += retried
+            record.ok.append(1 if answer else 0)
+            first = self._first.setdefault(key, answer) if answer else None
+            record.moved.append(1 if answer and answer != first else 0)
+        if connection is not None:
+            connection.close()
+
+    def _request(
+        self, connection: http.client.HTTPConnection | None, key: str
+    ) -> tuple[str | None, http.client.HTTPConnection | None, int]:
+        """(backend's answer or None, the connection to reuse, 1 if retried)."""
+        headers = {"Cookie": f"{self.cookie}={key}"}
+        for attempt in (0, 1):
+            reused = connection is not None
+            if connection is None:
+                connection = http.client.HTTPConnection(self.address, 80, timeout=TIMEOUT_S)
+            try:
+                connection.request("GET", "/", headers=headers)
+                response = connection.getresponse()
+                body = response.read().decode(errors="replace").strip()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                connection.close()
+                connection = None
+                if reused and attempt == 0:
+                    continue
+                return None, None, attempt
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                return None, None, attempt
+            if response.will_close:
+                connection.close()
+                connection = None
+            return (body if response.status == 200 else None), connection, attempt
+        return None, None, 1
