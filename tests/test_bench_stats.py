@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -123,3 +124,11 @@ def test_per_second_buckets_keep_empty_seconds():
     buckets = per_second([0.1, 0.9, 1.2, 3.5], [1, 2, 3, 4])
     assert buckets == [[1, 2], [3], [], [4]]
     assert per_second([0.5], [7], end_s=2.0) == [[7], [], []]
+
+
+def test_infinite_samples_give_an_infinite_percentile_only_where_they_reach():
+    samples = [1.0, 2.0, 3.0, math.inf]
+    assert percentile(samples, 50) == 2.5
+    assert percentile(samples, 100) == math.inf
+    assert percentile(samples, 99) == math.inf
+    assert percentile([math.inf, math.inf], 50) == math.inf

@@ -39,7 +39,11 @@ def percentile(samples: Sequence[float], q: float, what: str = "samples") -> flo
     rank = (len(values) - 1) * q / 100
     below = math.floor(rank)
     above = min(below + 1, len(values) - 1)
-    return values[below] + (values[above] - values[below]) * (rank - below)
+    fraction = rank - below
+    if fraction == 0 or values[above] == values[below]:
+        # Also keeps infinite samples (never answered) from turning into NaN.
+        return values[below]
+    return values[below] + (values[above] - values[below]) * fraction
 
 
 @dataclass(frozen=True)
