@@ -123,7 +123,10 @@ def test_cdf_steps_up_to_one():
 def test_per_second_buckets_keep_empty_seconds():
     buckets = per_second([0.1, 0.9, 1.2, 3.5], [1, 2, 3, 4])
     assert buckets == [[1, 2], [3], [], [4]]
-    assert per_second([0.5], [7], end_s=2.0) == [[7], [], []]
+    assert per_second([0.5], [7], end_s=2.0) == [[7], []]
+    assert per_second([0.5], [7], end_s=2.5) == [[7], [], []]
+    assert per_second([2.0], [7], end_s=2.0) == [[], [], [7]]
+    assert per_second([], []) == []
 
 
 def test_infinite_samples_give_an_infinite_percentile_only_where_they_reach():

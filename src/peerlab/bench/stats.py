@@ -134,12 +134,15 @@ def per_second(
     """``values`` grouped by the whole second of their time: bucket k holds [k, k+1).
 
     Seconds without any value give an empty bucket, so a stall shows as a gap
-    instead of disappearing from the time line.
+    instead of disappearing from the time line; ``end_s`` extends the buckets
+    to a load's planned end (ceil(end_s) buckets at least).
     """
     if len(times_s) != len(values):
         raise StatsError(f"{len(times_s)} times but {len(values)} values")
-    last = max(times_s, default=0.0) if end_s is None else end_s
-    buckets: list[list[float]] = [[] for _ in range(max(math.floor(last) + 1, 0))]
+    count = math.floor(max(times_s)) + 1 if times_s else 0
+    if end_s is not None:
+        count = max(count, math.ceil(end_s))
+    buckets: list[list[float]] = [[] for _ in range(count)]
     for time_s, value in zip(times_s, values, strict=True):
         second = math.floor(time_s)
         if 0 <= second < len(buckets):
