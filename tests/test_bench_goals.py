@@ -97,9 +97,11 @@ def test_linearity_needs_three_sizes_and_missing_sizes_are_not_measured():
 
 
 def reload_run(rate: int, failed: int = 0, moved: int = 0) -> dict:
-    """A 10 s ``during`` phase holding ``rate`` requests per second."""
-    count = rate * 10
-    times = [10.0 + 10.0 * index / count for index in range(count)]
+    """A 10 s ``during`` phase holding ``rate`` requests per second, after a
+    ``before`` phase at a higher rate that must not count."""
+    before = [10.0 * index / 6_000 for index in range(6_000)]
+    times = before + [10.0 + index / rate for index in range(rate * 10)]
+    count = len(times)
     return {
         "balance": "hash",
         "target_rps": rate,
