@@ -23,7 +23,7 @@ from peerlab.bench.results import (
     run_label,
     transports,
 )
-from peerlab.bench.stats import Summary, percentile, summarize
+from peerlab.bench.stats import Fit, Summary, percentile, summarize
 
 REPORT_FILE = "report.md"
 NOT_MEASURED = "not measured"
@@ -75,8 +75,17 @@ class SummaryRow:
         ]
 
 
-SUMMARY_COLUMNS = ("figure", "transport", "measured", "samples", "min", "median", "p99", "unit")
-SUMMARY_COLUMNS += ("note",)
+SUMMARY_COLUMNS = (
+    "figure",
+    "transport",
+    "measured",
+    "samples",
+    "min",
+    "median",
+    "p99",
+    "unit",
+    "note",
+)
 
 
 def number(value: float | None) -> str:
@@ -93,7 +102,9 @@ def number(value: float | None) -> str:
     return f"{value:.3f}"
 
 
-def _row(figure: str, transport: str, what: str, summary: Summary, unit: str, note: str = ""):
+def _row(
+    figure: str, transport: str, what: str, summary: Summary, unit: str, note: str = ""
+) -> SummaryRow:
     return SummaryRow(
         figure,
         transport,
@@ -170,7 +181,7 @@ def _resync_rows(document: Document, transport: str) -> list[SummaryRow]:
     return rows
 
 
-def _resync_equation(fit) -> str:
+def _resync_equation(fit: Fit) -> str:
     return (
         f"fit: {fit.slope * 1e6:.3f} s per million entries + {fit.intercept:.3f} s, "
         f"r² {fit.r_squared:.4f}"

@@ -38,7 +38,7 @@ class ResultsError(ValueError):
 # --- the schema ----------------------------------------------------------------
 # Kinds of values: a name for scalars and lists of numbers, a dict for an
 # object (field -> kind), a one-element list for a list of such objects,
-# Optional(kind) for a field that may be missing.
+# MayLack(kind) for a field that may be missing.
 
 NUMBER, INTEGER, TEXT, FLAG, NUMBERS, TIME = (
     "number",
@@ -51,7 +51,9 @@ NUMBER, INTEGER, TEXT, FLAG, NUMBERS, TIME = (
 
 
 @dataclass(frozen=True)
-class Optional:
+class MayLack:
+    """A field the document may leave out."""
+
     kind: Any
 
 
@@ -105,10 +107,10 @@ SCHEMA: dict[str, Any] = {
         "kernel": TEXT,
         "provider": TEXT,
     },
-    "limits": Optional(dict),
+    "limits": MayLack(dict),
     # Length in bytes of the stick table's keys in this run (32 for the lab's
     # md5 session ids); the members projection estimates message sizes from it.
-    "key_bytes": Optional(INTEGER),
+    "key_bytes": MayLack(INTEGER),
 }
 
 
@@ -125,7 +127,7 @@ def _is_number(value: Any) -> bool:
 
 def _check(value: Any, kind: Any, where: str) -> None:
     """Raise ResultsError naming ``where`` when ``value`` is not of ``kind``."""
-    if isinstance(kind, Optional):
+    if isinstance(kind, MayLack):
         kind = kind.kind
     if kind is dict:
         ok = isinstance(value, dict)
@@ -134,7 +136,7 @@ def _check(value: Any, kind: Any, where: str) -> None:
             raise ResultsError(f"{where}: expected an object, got {type(value).__name__}")
         for name, field_kind in kind.items():
             if name not in value:
-                if isinstance(field_kind, Optional):
+                if isinstance(field_kind, MayLack):
                     continue
                 raise ResultsError(f"{where or 'document'}: missing field {name!r}")
             _check(value[name], field_kind, f"{where}.{name}" if where else name)
