@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from peerlab.bench.results import Document, measured
-from peerlab.bench.stats import Fit, Summary, linear_fit, per_second, percentile, summarize
+from peerlab.bench.stats import (
+    Fit,
+    Summary,
+    linear_fit,
+    per_second,
+    percentile,
+    ratio,
+    summarize,
+)
 
 # The replication latency the report leads with: from the response that
 # created the session on one member until the other member's table holds it.
@@ -174,7 +182,7 @@ def throughput_ratio(document: Document, transport: str) -> float | None:
         return None
     mean_on = sum(rounds[True]) / len(rounds[True])
     mean_off = sum(rounds[False]) / len(rounds[False])
-    return mean_on / mean_off if mean_off else None
+    return ratio(mean_on, mean_off, f"{transport} throughput on/off") if mean_off else None
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 ``peerlab bench`` writes everything it measured into one JSON document,
 ``bench/results/<date>-<release>/results.json``, and the analysis only ever
 reads that file. So a run can be plotted and reported again later, on another
-machine, and runs of several releases can be compared. ``SCHEMA`` below is the
-document's shape (schema 1); every measurement key of a transport, and any
-transport, may be missing (not run). Fields not named in it are kept and
+machine, and runs of several releases can be compared. ``SCHEMA`` (the run)
+and ``MEASUREMENTS`` (each transport's) below are the document's shape
+(schema 1); every measurement key of a transport, and any transport, may be
+missing (not run). Fields not named in it are kept and
 ignored, so the measurement side can record more than the analysis reads.
 
 The check is strict about what the analysis reads, and its errors name the
