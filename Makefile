@@ -102,6 +102,14 @@ provision: venv ## Run playbooks/site.yml against the running lab again
 lab-down: ## Destroy the lab and every container and network it made
 	@scripts/lab-down
 
+# --- benchmarks -------------------------------------------------------------
+
+.PHONY: bench
+bench: deps ## Benchmarks on the docker lab (DEBIAN=...; brought up when not): bench/results/<date>-<release>/
+	@scripts/install-host-packages bench
+	@scripts/bench-lab $(DEBIAN)
+	peerlab bench $(BENCH_ARGS)
+
 # --- checks -----------------------------------------------------------------
 
 .PHONY: lint

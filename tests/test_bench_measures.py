@@ -47,9 +47,9 @@ def test_replication_pools_runs_and_counts_missed_sessions():
         {"after_response_ms": [3.0], "after_request_ms": [3.5], "missed": 2},
     ]
     document = validate(tiny({"replication": {"rtt_ms": [0.04, 0.05, 0.09], "runs": runs}}))
-    assert measures.replication_samples(document, "tls") == [1.0, 2.0, 3.0]
-    assert measures.replication_samples(document, "tls", "after_request_ms") == [1.5, 2.5, 3.5]
-    assert measures.replication_runs(document, "tls") == [[1.0, 2.0], [3.0]]
+    assert measures.replication_samples(document, "tls") == [1.5, 2.5, 3.5]
+    assert measures.replication_samples(document, "tls", "after_response_ms") == [1.0, 2.0, 3.0]
+    assert measures.replication_runs(document, "tls") == [[1.5, 2.5], [3.5]]
     assert measures.replication_missed(document, "tls") == 3
     assert measures.rtt_median_ms(document, "tls") == 0.05
     assert measures.replication_samples(document, "plain") == []

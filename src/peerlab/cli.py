@@ -332,11 +332,11 @@ def cmd_bench(args: argparse.Namespace, output: Output) -> int:
             output.json({"error": str(error)})
         output.err.print(f"peerlab bench: {error}", style="red", markup=False, soft_wrap=True)
         return EXIT_FAILED
-    summary = bench_command.finish(folder, document)
+    figures = bench_command.finish(folder, document)
     if output.as_json:
-        output.json({"folder": str(folder), "summary": summary})
+        output.json({"folder": str(folder), **figures})
     else:
-        bench_command.print_summary(output.out, folder, summary)
+        bench_command.print_summary(output.out, folder, document)
     return EXIT_OK
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from peerlab.bench.agent_script import SCRIPT
 from peerlab.channels import SSH_OPTIONS, vagrant_insecure_key
-from peerlab.lab import LoadBalancer
-from peerlab.runtime import ADMIN_SOCKET
+from peerlab.lab import LoadBalancer, Names
+from peerlab.runtime import ADMIN_SOCKET, MASTER_SOCKET
 
 ANSWER_TIMEOUT_S = 30.0
 
@@ -21,22 +21,32 @@ class AgentError(RuntimeError):
     """The agent failed a command, did not answer in time, or cannot be trusted."""
 
 
-class Agent:
-    """The agent on one load balancer (``peerlab.bench.agent_script``), over SSH."""
+def agent_command(
+    names: Names, admin_socket: str = ADMIN_SOCKET, master_socket: str = MASTER_SOCKET
+) -> list[str]:
+    """The agent's command line, for HAProxy's sockets and ``names``."""
+    return [
+        "python3", "-u", "-c", SCRIPT,
+        admin_socket, master_socket, names.table, names.section,
+    ]  # fmt: skip
 
-    def __init__(self, lb: LoadBalancer, user: str = "vagrant", key: Path | None = None) -> None:
+
+def over_ssh(lb: LoadBalancer, user: str = "vagrant", key: Path | None = None) -> list[str]:
+    """The command that starts the agent on ``lb`` as root, over SSH."""
+    remote = " ".join(shlex.quote(word) for word in ("sudo", *agent_command(lb.names)))
+    return [
+        "ssh", "-i", str(key or vagrant_insecure_key()), *SSH_OPTIONS,
+        f"{user}@{lb.address}", remote,
+    ]  # fmt: skip
+
+
+class Agent:
+    """The agent on one load balancer (``peerlab.bench.agent_script``), over SSH by default."""
+
+    def __init__(self, lb: LoadBalancer, argv: list[str] | None = None) -> None:
         self.name = lb.name
-        remote = " ".join(
-            shlex.quote(word)
-            for word in ("sudo", "python3", "-u", "-c", SCRIPT, ADMIN_SOCKET, lb.names.table)
-        )
-        remote += " " + shlex.quote(lb.names.section)
-        argv = [
-            "ssh", "-i", str(key or vagrant_insecure_key()), *SSH_OPTIONS,
-            f"{user}@{lb.address}", remote,
-        ]  # fmt: skip
         self._process = subprocess.Popen(
-            argv,
+            argv or over_ssh(lb),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

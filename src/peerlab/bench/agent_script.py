@@ -17,6 +17,8 @@ Commands (answers on one line; ``error <text>`` when a command fails):
     fill <first> <count>    -> filled <seconds>
     wait-used <n> <s>       -> used <entries> | error ...
     restart <n> <s>         -> resynced <seconds> <entries> | error ...
+    reload <n> <s>          -> handed-over <seconds> <entries> | error ...
+                               (a new worker alone, holding n entries)
     rss                     -> rss <kib> <pid>
     quit
 """
@@ -24,7 +26,7 @@ Commands (answers on one line; ``error <text>`` when a command fails):
 SCRIPT = r"""
 import os, re, socket, subprocess, sys, time
 
-SOCKET, TABLE, SECTION = sys.argv[1], sys.argv[2], sys.argv[3]
+SOCKET, MASTER, TABLE, SECTION = sys.argv[1:5]
 PROMPT = b"\n> "
 BATCH = 2000
 USED = re.compile(r"# table: ([^,]+),.*\bused:(\d+)")
@@ -90,27 +92,36 @@ def resync_done():
     return False
 
 
+def workers():
+    # (current workers, old workers) as the master CLI lists them.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(MASTER)
+    sock.sendall(b"show proc\n")
+    sock.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    found, heading = {"workers": [], "old workers": []}, None
+    for line in data.decode(errors="replace").splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif heading in found and line.split() and line.split()[0].isdigit():
+            found[heading].append(int(line.split()[0]))
+    return found["workers"], found["old workers"]
+
+
 def worker_rss():
-    procs = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % pid) as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        procs[int(pid)] = (comm, ppid)
-    workers = [pid for pid, (comm, ppid) in procs.items()
-               if comm == "haproxy" and procs.get(ppid, ("", 0))[0] == "haproxy"]
-    if len(workers) != 1:
-        raise RuntimeError("expected one worker, found %s" % workers)
-    with open("/proc/%d/status" % workers[0]) as handle:
+    current, old = workers()
+    if len(current) != 1 or old:
+        raise RuntimeError("expected one worker alone, found %s and old %s" % (current, old))
+    with open("/proc/%d/status" % current[0]) as handle:
         for line in handle:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]), workers[0]
+                return int(line.split()[1]), current[0]
     raise RuntimeError("no VmRSS")
 
 
@@ -176,6 +187,20 @@ def handle(words):
         if until(lambda: used() >= wanted and resync_done(), seconds):
             return "resynced %.4f %d" % (time.monotonic() - started, used())
         return "error not resynced within %gs" % seconds
+    if command == "reload":
+        wanted, seconds = int(words[1]), float(words[2])
+        old = worker_rss()[1]
+        cli.close()
+        started = time.monotonic()
+        subprocess.run(["systemctl", "reload", "haproxy"], check=True)
+
+        def handed_over():
+            # worker_rss() refuses while the old worker still runs beside the new one.
+            return worker_rss()[1] != old and used() >= wanted and resync_done()
+
+        if until(handed_over, seconds):
+            return "handed-over %.4f %d" % (time.monotonic() - started, used())
+        return "error no handover within %gs" % seconds
     if command == "rss":
         kib, pid = worker_rss()
         return "rss %d %d" % (kib, pid)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from peerlab.bench.run import MEASUREMENTS, TRANSPORTS, Bench, Limits, results_folder
+from peerlab.bench import goals, report, results
+from peerlab.bench.run import MEASUREMENTS, TRANSPORTS, Bench, Limits
 from peerlab.checkout import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -73,10 +73,10 @@ def progress_bar(console: Console, steps: int) -> Iterator[tuple[Progress, int]]
 def run(args: argparse.Namespace, console: Console) -> tuple[Path, dict]:
     """Measure (or read back with --from); write results.json; return the folder and it."""
     if args.source:
-        path = args.source / "results.json"
-        if not path.exists():
-            raise BenchRefused(f"{path} does not exist: --from takes a folder `peerlab bench` wrote")
-        return args.source, json.loads(path.read_text())
+        try:
+            return args.source, results.load(args.source)
+        except results.ResultsError as error:
+            raise BenchRefused(f"{error}: --from takes a folder `peerlab bench` wrote") from error
     transports = choices(args.transports, TRANSPORTS, "--transports")
     wanted = choices(args.only, MEASUREMENTS, "--only")
     limits = Limits.quick() if args.quick else Limits()
@@ -87,15 +87,38 @@ def run(args: argparse.Namespace, console: Console) -> tuple[Path, dict]:
 
         bench = Bench(limits, report, on_measured=lambda: bar.advance(task))
         document = bench.run(transports, wanted)
-    folder = results_folder(args.out, document["release"], datetime.datetime.now(datetime.UTC))
+    folder = results.results_folder(args.out, document)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(document, separators=(",", ":")) + "\n")
+    results.save(document, folder)
     return folder, document
 
 
-def finish(folder: Path, document: dict) -> list[dict]:
-    return []
+def finish(folder: Path, document: dict) -> dict:
+    """Write the plots and report.md; the summary and the goals' verdicts."""
+    report.write_report(folder, document)
+    return {
+        "summary": [row.to_dict() for row in report.summary_rows(document)],
+        "goals": [verdict.to_dict() for verdict in goals.verdicts(document)],
+    }
 
 
-def print_summary(console: Console, folder: Path, summary: list[dict]) -> None:
-    console.print(f"results in {folder}")
+# Tables of this width stay readable in a log; a terminal gets its own width.
+LOG_WIDTH = 200
+
+
+def print_summary(console: Console, folder: Path, document: dict) -> None:
+    if not console.is_terminal:
+        console = Console(width=LOG_WIDTH, highlight=False, file=console.file)
+    table = Table(title=f"peers benchmark: {results.run_label(document)}")
+    for column in report.SUMMARY_COLUMNS:
+        table.add_column(column)
+    for row in report.summary_rows(document):
+        table.add_row(*row.cells())
+    console.print(table)
+    verdicts = Table(title="goals")
+    for column in ("goal", "transport", "verdict", "numbers"):
+        verdicts.add_column(column)
+    for verdict in goals.verdicts(document):
+        verdicts.add_row(verdict.goal, verdict.transport or "-", verdict.status, verdict.detail)
+    console.print(verdicts)
+    console.print(f"Report, plots and samples: {folder}/report.md")

@@ -52,11 +52,11 @@ class Record:
 
 
 class PacedLoad:
-    """Sticky sessions sent to ``address``:80 at ``rate`` requests per second."""
+    """Sticky sessions sent to ``endpoint`` (address, port) at ``rate`` requests per second."""
 
     def __init__(
         self,
-        address: str,
+        endpoint: tuple[str, int],
         cookie: str,
         keys: Sequence[str],
         rate: float,
@@ -67,8 +67,9 @@ class PacedLoad:
     ) -> None:
         if rate <= 0 or workers <= 0 or not keys:
             raise ValueError("a paced load needs a positive rate, workers and sessions")
-        self.address, self.cookie = address, cookie
+        self.endpoint, self.cookie = endpoint, cookie
         self.rate, self.max_requests, self.max_seconds = rate, max_requests, max_seconds
+        workers = min(workers, len(keys))
         self._shares = [list(keys[index::workers]) for index in range(workers)]
         self._records = [Record() for _ in self._shares]
         # Each session's first answer: from before the load when known.
@@ -94,6 +95,12 @@ class PacedLoad:
     def now(self) -> float:
         """Seconds since the load started, on the records' time base."""
         return time.monotonic() - self.started
+
+    def wait_bound(self, timeout: float) -> bool:
+        """Wait until the load stopped at its request or time bound; False on timeout."""
+        for thread in self._threads:
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
 
     def stop(self) -> Record:
         """Stop every worker; all the requests, in order of sending."""
@@ -150,7 +157,7 @@ class PacedLoad:
         for attempt in (0, 1):
             reused = connection is not None
             if connection is None:
-                connection = http.client.HTTPConnection(self.address, 80, timeout=TIMEOUT_S)
+                connection = http.client.HTTPConnection(*self.endpoint, timeout=TIMEOUT_S)
             try:
                 connection.request("GET", "/", headers=headers)
                 response = connection.getresponse()

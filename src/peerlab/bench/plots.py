@@ -103,7 +103,7 @@ def replication_cdf(document: Document, path: Path) -> Path | None:
     for level in (0.5, 0.99):
         ax.axhline(level, color="grey", linewidth=0.6)
     ax.set_xscale("log")
-    ax.set_xlabel("new session in the other member's table after the first response (ms, log)")
+    ax.set_xlabel("new session in the other member's table, from its request (ms, log)")
     ax.set_ylabel("fraction of sessions")
     ax.set_ylim(0, 1.01)
     ax.grid(True, which="both", alpha=0.3)
@@ -143,7 +143,7 @@ def replication_runs(document: Document, path: Path) -> Path | None:
         ax.set_title(f"{transport} peers", fontsize=10)
         ax.set_xlabel("run (whiskers: p1 and p99)")
         ax.grid(True, axis="y", alpha=0.3)
-    axes[0][0].set_ylabel("replication latency after the response (ms)")
+    axes[0][0].set_ylabel("replication latency from the request (ms)")
     runs_count = sum(len(each) for each in runs.values())
     return _save(
         figure,

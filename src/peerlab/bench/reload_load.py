@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from peerlab.bench.loadgen import PacedLoad
+from peerlab.bench.replication import direct
 from peerlab.faults import reload_storm
 from peerlab.lab import LoadBalancer
 from peerlab.runtime import show_table
@@ -25,7 +26,7 @@ from peerlab.runtime import show_table
 def first_answers(lb: LoadBalancer, keys: Sequence[str]) -> dict[str, str]:
     """Send every session once; the server each one got."""
     answers = {}
-    connection = http.client.HTTPConnection(lb.address, 80, timeout=5)
+    connection = http.client.HTTPConnection(*direct(lb), timeout=5)
     try:
         for key in keys:
             connection.request("GET", "/", headers={"Cookie": f"{lb.names.cookie}={key}"})
@@ -63,7 +64,7 @@ def measure(
     entries_before = entries_of(lb, keys)
     remotes = [other.name for other in others]
     done = []
-    with PacedLoad(lb.address, lb.names.cookie, keys, rate, known=known) as load:
+    with PacedLoad(direct(lb), lb.names.cookie, keys, rate, known=known) as load:
         progress(f"{balance}: {rate:g} req/s, {quiet_s:g} s before the reloads")
         wait_for(load, quiet_s)
         during = load.now()

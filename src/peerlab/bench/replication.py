@@ -36,6 +36,7 @@ POLL_PAUSE_US = 100
 WATCH_LIMIT_MS = 2000
 RTT_SAMPLES = 200
 HTTP_TIMEOUT_S = 5.0
+HTTP_PORT = 80
 
 
 def bench_key(tag: str, number: int) -> str:
@@ -43,7 +44,7 @@ def bench_key(tag: str, number: int) -> str:
     return hashlib.md5(f"bench-{tag}-{number}".encode(), usedforsecurity=False).hexdigest()
 
 
-def connect_rtt_ms(address: str, port: int = 80, samples: int = RTT_SAMPLES) -> list[float]:
+def connect_rtt_ms(address: str, port: int = HTTP_PORT, samples: int = RTT_SAMPLES) -> list[float]:
     """Milliseconds until a TCP connection to ``address`` is accepted: one round trip."""
     rtts = []
     for _ in range(samples):
@@ -53,17 +54,25 @@ def connect_rtt_ms(address: str, port: int = 80, samples: int = RTT_SAMPLES) -> 
     return rtts
 
 
+def direct(lb: LoadBalancer) -> tuple[str, int]:
+    """Where the bench sends HTTP to a load balancer: its frontend on its own address,
+    not a port the lab forwards on localhost (one proxy less between the two)."""
+    return lb.address, HTTP_PORT
+
+
 def one_run(
     entry: LoadBalancer,
     watcher: Agent,
     tag: str,
     sessions: int,
     progress: Callable[[int], None] = lambda done: None,
+    endpoint: tuple[str, int] | None = None,
 ) -> dict:
     """``sessions`` new sessions through ``entry``, each watched for on the agent's host."""
     after_request, after_response = [], []
     missed = polls = 0
-    connection = http.client.HTTPConnection(entry.address, 80, timeout=HTTP_TIMEOUT_S)
+    host, port = endpoint or direct(entry)
+    connection = http.client.HTTPConnection(host, port, timeout=HTTP_TIMEOUT_S)
     poll_started = time.monotonic()
     try:
         for number in range(sessions):

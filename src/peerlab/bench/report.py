@@ -138,17 +138,19 @@ def _replication_rows(document: Document, transport: str) -> list[SummaryRow]:
     if not samples:
         return []
     missed = measures.replication_missed(document, transport)
-    after_request = measures.replication_samples(document, transport, "after_request_ms")
+    after_response = measures.replication_samples(
+        document, transport, measures.OTHER_REPLICATION_KEY
+    )
     note = f"{missed} missed" + (
-        f"; from the request: median {number(percentile(after_request, 50))} ms"
-        if after_request
+        f"; from the response: median {number(percentile(after_response, 50))} ms"
+        if after_response
         else ""
     )
     rows = [
         _row(
             SECTIONS["replication"],
             transport,
-            "new session in the other table, after the response (runs pooled)",
+            "new session in the other table, from its request (runs pooled)",
             summarize(samples),
             "ms",
             note,
@@ -365,9 +367,13 @@ def _section_text(document: Document, key: str) -> list[str]:
     """What a section says besides its figures, tables and verdicts."""
     if key == "replication":
         return [
-            "Time from the response that created a session on one member until the other "
-            "member's table holds it, probed session by session; the dotted lines are the "
-            "median round trip between the members' hosts, the floor under any latency."
+            "Time from the request that created a session on one member until the other "
+            "member's table holds it, probed session by session by an agent on the other "
+            "member polling its table every 0.1 ms (both clocks are the host's "
+            "CLOCK_MONOTONIC). It includes the request's own trip through the first member "
+            "to the backend, where HAProxy stores the entry on the server's answer; the "
+            "note gives the time from the response as well. The dotted lines are the median "
+            "round trip between the host and the other member, the floor under any latency."
         ]
     if key == "resync":
         return [
@@ -380,16 +386,22 @@ def _section_text(document: Document, key: str) -> list[str]:
         return ["Resident memory of the worker process against the entries in its table."]
     if key == "reload":
         return [
-            "One member is reloaded again and again while sessions are sent through both. "
-            "A request 'moved' was answered by another server than that session's first "
-            "answer. With `roundrobin` a request that reaches a new worker before it learnt "
+            "LB1 is reloaded again and again, each reload once the previous one settled, "
+            "while a paced load of sticky sessions (each sent once before, so its server is "
+            "known) goes through it on kept-alive connections; a request on a connection the "
+            "old worker closed is retried once on a new one, as browsers do, and counted "
+            "apart. A request 'moved' was answered by another server than that session's "
+            "first answer. With `roundrobin` a request that reaches a new worker before it learnt "
             f"the table is balanced anew, so moves are expected there ({ROLE_NOTES}, "
             "'Operating notes'); `hash` picks the same server in every process."
         ]
     if key == "on_off":
         return [
-            "The same load in alternating rounds with the peers section configured and "
-            "without, so drifts of the machine hit both sides alike."
+            "wrk sends as many requests as LB1 takes, every request a new session (the worst "
+            "case for replication: each one an update to send), in alternating rounds with "
+            "the peers section configured and without it (the section and the table's "
+            "`peers` argument removed, nothing else), so drifts of the machine hit both "
+            "sides alike. On two cores wrk, both HAProxy and Apache share the CPUs."
         ]
     return ["Replication latency and resync time with 2, 3 and 5 members in the peers section."]
 
@@ -540,12 +552,14 @@ def render(document: Document, drawn: dict[str, list[Path]]) -> str:
             )
         if key == "members":
             lines += _projection(document)
-    lines += [
-        "",
-        "## Hand-probe figures this run does not measure",
-        "",
-        *[f"- {figure}" for figure in goals.not_measured_references()],
-    ]
+    unmeasured = goals.not_measured_references(document)
+    if unmeasured:
+        lines += [
+            "",
+            "## Hand-probe figures this run does not measure",
+            "",
+            *[f"- {figure}" for figure in unmeasured],
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -67,6 +67,10 @@ MEASUREMENTS: dict[str, Any] = {
     },
     "resync": [{"entries": INTEGER, "seconds": NUMBERS}],
     "memory": [{"entries": INTEGER, "rss_kib": NUMBER}],
+    # A reload of the member holding each size: until a new worker alone holds it.
+    "handover": [{"entries": INTEGER, "seconds": NUMBERS}],
+    # Entries set through the runtime API to reach each size.
+    "fill": [{"entries": INTEGER, "added": INTEGER, "seconds": NUMBER}],
     "reload_under_load": [
         {
             "balance": TEXT,

@@ -110,10 +110,6 @@ def clear_tables(lbs: Sequence[LoadBalancer]) -> None:
         lb.run(socket_command(f"clear table {lb.names.table}"))
 
 
-def results_folder(base: Path, release: str, when: datetime.datetime) -> Path:
-    return base / f"{when:%Y-%m-%d}-{release}"
-
-
 class Bench:
     """One run of the benchmark against the lab."""
 
@@ -155,10 +151,11 @@ class Bench:
                 )  # fmt: skip
                 self.on_measured()
             if "resync" in wanted:
-                points, memory, fills = resync.measure(
-                    agent1, agent2, limits.resync_sizes, limits.resync_repeats, self.progress
+                results.update(
+                    resync.measure(
+                        agent1, agent2, limits.resync_sizes, limits.resync_repeats, self.progress
+                    )
                 )
-                results.update(resync=points, memory=memory, fill=fills)
                 self.settle()
                 self.on_measured()
         if "reload" in wanted:
@@ -251,6 +248,8 @@ class Bench:
             "haproxy_version": show_proc(self.lbs[0].run).version,
             "machine": machine(),
             "limits": asdict(self.limits),
+            # Length of the session keys the bench makes (md5 in hex, like the demo's).
+            "key_bytes": 32,
             "transports": {},
         }
         try:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from peerlab.bench.replication import direct
 from peerlab.lab import LoadBalancer
 from peerlab.runtime import show_proc, socket_command
 from peerlab.sync import wait_synced, wait_until
@@ -154,7 +155,8 @@ def measure(
     """``rounds`` pairs of wrk rounds against ``lb``, peers on then off, alternating."""
     remotes = [other.name for other in others]
     results = []
-    url = f"http://{lb.address}/"
+    host, port = direct(lb)
+    url = f"http://{host}:{port}/"
     try:
         for number in range(rounds):
             for on in (True, False):
