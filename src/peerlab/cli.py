@@ -323,6 +323,16 @@ FAULTS = {
 
 
 def cmd_bench(args: argparse.Namespace, output: Output) -> int:
+    if args.compare:
+        try:
+            table = bench_command.compare(args.compare)
+        except bench_command.BenchRefused as error:
+            raise Refused(str(error)) from error
+        if output.as_json:
+            output.json({"markdown": table})
+        else:
+            print(table, end="")
+        return EXIT_OK
     try:
         folder, document = bench_command.run(args, output.err)
     except bench_command.BenchRefused as error:

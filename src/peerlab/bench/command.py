@@ -40,6 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=RESULTS, help=f"where results go (default {RESULTS})"
     )
     parser.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        metavar="FOLDER",
+        help="print one markdown table of the headline figures of these results folders "
+        "(one column each); the lab is not used",
+    )
+    parser.add_argument(
         "--from",
         dest="source",
         type=Path,
@@ -68,6 +76,14 @@ def progress_bar(console: Console, steps: int) -> Iterator[tuple[Progress, int]]
     )
     with Progress(*columns, console=console, transient=True) as progress:
         yield progress, progress.add_task("starting", total=steps)
+
+
+def compare(folders: list[Path]) -> str:
+    """The headline figures of several runs side by side, as markdown."""
+    try:
+        return report.compare([results.load(folder) for folder in folders])
+    except results.ResultsError as error:
+        raise BenchRefused(f"{error}: --compare takes folders `peerlab bench` wrote") from error
 
 
 def run(args: argparse.Namespace, console: Console) -> tuple[Path, dict]:

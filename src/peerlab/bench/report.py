@@ -605,6 +605,18 @@ def _headline(document: Document) -> dict[str, str]:
             found[f"RSS per 100k entries, {t} (MiB)"] = (
                 f"{memory.slope * measures.ENTRIES_UNIT:.1f}"
             )
+        for point in measured(document, t, "handover") or []:
+            if point["entries"] == max(p["entries"] for p in measured(document, t, "handover")):
+                found[f"reload handing over {point['entries']:,} entries, {t} (s)"] = number(
+                    percentile(point["seconds"], 50)
+                )
+        for point in measured(document, t, "members") or []:
+            label = f"replication p50 / p99, resync of {point['entries']:,} entries"
+            found[f"{point['members']} members: {label}, {t}"] = (
+                f"{number(percentile(point['replication_ms'], 50))} / "
+                f"{number(percentile(point['replication_ms'], 99))} ms, "
+                f"{number(percentile(point['resync_s'], 50))} s"
+            )
         for run in measured(document, t, "reload_under_load") or []:
             found[f"reloads, {run['balance']}, {t}: failed / moved"] = (
                 f"{run['failed']} / {run['moved_sessions']} at "
