@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from peerlab.bench import goals, measures
 from peerlab.bench.results import Document, measured, run_label, transports
-from peerlab.bench.stats import cdf, percentile
+from peerlab.bench.stats import Fit, cdf, percentile
 
 # One colour per transport in every figure.
 COLOURS = {"tls": "tab:blue", "plain": "tab:orange"}
@@ -164,20 +164,17 @@ def resync_vs_entries(document: Document, path: Path) -> Path | None:
         return None
     figure, axes = _figure()
     ax: Axes = axes[0][0]
-    for transport, (entries, seconds) in points.items():
-        ax.plot(entries, seconds, "o", color=colour(transport), alpha=0.6, markersize=4)
-        fit = measures.resync_fit(document, transport)
-        if fit is None:
-            ax.plot([], [], "o", color=colour(transport), label=f"{transport} peers (one size)")
-            continue
-        ends = [0.0, max(entries)]
-        ax.plot(
-            ends,
-            [fit.at(x) for x in ends],
-            color=colour(transport),
-            label=f"{transport} peers: t = {fit.slope * 1e6:.3f} s per million entries "
-            f"+ {fit.intercept:.3f} s (r² {fit.r_squared:.4f})",
-        )
+    _points_and_fits(
+        ax,
+        points,
+        lambda transport: measures.resync_fit(document, transport),
+        lambda fit: (
+            f"t = {fit.slope * 1e6:.3f} s per million entries "
+            f"+ {fit.intercept:.3f} s (r² {fit.r_squared:.4f})"
+        ),
+        alpha=0.6,
+        markersize=4,
+    )
     sizes = sorted(goals.REFERENCE_RESYNC_S)
     ax.plot(
         sizes,
@@ -199,6 +196,29 @@ def resync_vs_entries(document: Document, path: Path) -> Path | None:
     )
 
 
+def _points_and_fits(
+    ax: Axes,
+    points: dict[str, tuple[list[float], list[float]]],
+    fit_of: Callable[[str], Fit | None],
+    describe: Callable[[Fit], str],
+    **marker: float,
+) -> None:
+    """Each transport's points, and its fitted line from 0 to its largest x, labelled."""
+    for transport, (xs, ys) in points.items():
+        ax.plot(xs, ys, "o", color=colour(transport), **marker)
+        fit = fit_of(transport)
+        if fit is None:
+            ax.plot([], [], "o", color=colour(transport), label=f"{transport} peers (one size)")
+            continue
+        ends = [0.0, max(xs)]
+        ax.plot(
+            ends,
+            [fit.at(x) for x in ends],
+            color=colour(transport),
+            label=f"{transport} peers: {describe(fit)}",
+        )
+
+
 # --- (4) memory against entries -------------------------------------------------------
 
 
@@ -210,20 +230,16 @@ def memory_vs_entries(document: Document, path: Path) -> Path | None:
         return None
     figure, axes = _figure()
     ax: Axes = axes[0][0]
-    for transport, (entries, mib) in points.items():
-        ax.plot(entries, mib, "o", color=colour(transport), markersize=5)
-        fit = measures.memory_fit(document, transport)
-        if fit is None:
-            ax.plot([], [], "o", color=colour(transport), label=f"{transport} peers (one size)")
-            continue
-        ends = [0.0, max(entries)]
-        ax.plot(
-            ends,
-            [fit.at(x) for x in ends],
-            color=colour(transport),
-            label=f"{transport} peers: {fit.slope * measures.ENTRIES_UNIT:.1f} MiB per 100k "
-            f"entries + {fit.intercept:.1f} MiB (r² {fit.r_squared:.4f})",
-        )
+    _points_and_fits(
+        ax,
+        points,
+        lambda transport: measures.memory_fit(document, transport),
+        lambda fit: (
+            f"{fit.slope * measures.ENTRIES_UNIT:.1f} MiB per 100k "
+            f"entries + {fit.intercept:.1f} MiB (r² {fit.r_squared:.4f})"
+        ),
+        markersize=5,
+    )
     reference_mib = goals.REFERENCE_RSS_MB_1M * 1e6 / 2**20
     ax.plot(
         [goals.MILLION],
