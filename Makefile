@@ -150,8 +150,13 @@ test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule tes
 	@scripts/molecule-vm-clean
 
 .PHONY: test-lab
+# The docker and the libvirt lab share the lab's addresses, its ports on
+# 127.0.0.1 and the checkout's Vagrant state: one at a time (make test runs
+# the docker and the VM stages side by side).
+LAB_LOCK := $(CURDIR)/.lab.lock
+
 test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narrative on localhost, make lab-down
-	PROVIDER=$(PROVIDER) pytest -s tests/e2e
+	flock $(LAB_LOCK) env PROVIDER=$(PROVIDER) pytest -s tests/e2e
 
 .PHONY: test-quick
 test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
@@ -161,7 +166,19 @@ test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the same narrative on real VMs
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
-# Fast checks first, so a broken change fails in minutes; the VM stages
-# (software-emulated on the build machine) come last.
+# Fast checks first, so a broken change fails in minutes. Then the docker
+# stages and the VM stages (software-emulated on the build machine) run side
+# by side: their machines live on networks of their own, and the two labs
+# take turns (LAB_LOCK). Every Debian package either side needs is installed
+# before, so no two package installs run at once.
 .PHONY: test
-test: lint unit test-docker test-collection test-lab test-vms test-lab-libvirt ## Everything CI runs
+test: lint unit ## Everything CI runs: lint, unit, then the docker stages beside the VM stages
+	@scripts/install-host-packages docker vm unit browser
+	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker-stages" \
+	  vms "$(MAKE) --no-print-directory test-vm-stages"
+
+.PHONY: test-docker-stages
+test-docker-stages: test-docker test-collection test-lab ## The docker half of make test, one stage after the other
+
+.PHONY: test-vm-stages
+test-vm-stages: test-lab-libvirt test-vms ## The VM half of make test, one stage after the other
