@@ -63,6 +63,13 @@ def test_every_side_effect_playbook_exists(scenario):
         assert (scenario / playbook).is_file(), f"{scenario.name}: {playbook} missing"
 
 
+def test_the_docker_scenario_runs_the_clients_stage_on_a_healthy_pair_before_the_faults():
+    folders = sequence_args(MOLECULE / "docker", "verify")
+    assert "../shared/tests/clients" in folders
+    # The fault matrix ends with both tables emptied on purpose.
+    assert folders.index("../shared/tests/clients") < folders.index("../shared/tests/faults")
+
+
 def host_vars(scenario: Path) -> dict[str, dict]:
     return {
         path.stem: yaml.safe_load(path.read_text())
