@@ -133,8 +133,9 @@ test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProx
 .PHONY: molecule-docker
 molecule-docker: deps
 	@images/docker/build $(DEBIAN)
-	@# The TLS stage's strangers run the machine's own HAProxy.
-	@scripts/install-host-packages unit
+	@# The TLS stage's strangers run the machine's own HAProxy; the clients
+	@# stage drives the machine's own Chromium.
+	@scripts/install-host-packages unit browser
 	cgroups=$$(scripts/systemd-cgroups $(DEBIAN) peerlab-molecule web haproxy-1 haproxy-2) && \
 	  env LAB_DEBIAN=$(DEBIAN) $$cgroups molecule test -s docker
 

@@ -1,6 +1,6 @@
-"""haproxy_peers' haproxy.cfg template, rendered the way Ansible renders it for a host.
+"""The roles' templates, rendered the way Ansible renders them for a host.
 
-Shared by the template's own tests and the loopback tests, which run HAProxy
+Shared by the templates' own tests and the loopback tests, which run HAProxy
 on what the role would write instead of a configuration copied by hand.
 """
 
@@ -12,8 +12,31 @@ from pathlib import Path
 import jinja2
 import yaml
 
-ROLE = Path(__file__).parents[1] / "roles" / "haproxy_peers"
+ROLES = Path(__file__).parents[1] / "roles"
+ROLE = ROLES / "haproxy_peers"
 TEMPLATE = ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2"
+
+
+def render_role_template(role: str, template: str, **variables) -> str:
+    """``roles/<role>/templates/<template>`` with ``variables`` (the play's: inventory,
+    role arguments, facts) on top of the role's defaults and vars, as Ansible's
+    precedence has it."""
+    directory = ROLES / role
+    values = yaml.safe_load((directory / "defaults" / "main.yml").read_text()) or {}
+    values.update(yaml.safe_load((directory / "vars" / "main.yml").read_text()) or {})
+    values.update(ansible_managed="managed by Ansible", **variables)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
+    # Role variables that are templates of other variables, resolved as Ansible
+    # would (in turn, so that one may use another resolved before it); the ones
+    # that need Ansible's lookups and filters are not used by the templates.
+    for _ in range(3):
+        for name, value in list(values.items()):
+            if isinstance(value, str) and "{{" in value:
+                try:
+                    values[name] = environment.from_string(value.strip()).render(values)
+                except jinja2.TemplateError:
+                    continue
+    return environment.from_string((directory / "templates" / template).read_text()).render(values)
 
 
 def render_haproxy_cfg(
@@ -24,27 +47,16 @@ def render_haproxy_cfg(
     ``variables`` are the play's (inventory, role arguments) on top of the
     role's defaults and vars, as Ansible's precedence has it.
     """
-    values = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    values.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
-    values.update(
-        inventory_hostname=host,
-        ansible_managed="managed by Ansible",
-        groups={group: list(peers)},
-        hostvars={name: {"haproxy_peers_peer_address": ip} for name, ip in peers.items()},
-        haproxy_peers_group=group,
+    values = {
+        "inventory_hostname": host,
+        "groups": {group: list(peers)},
+        "hostvars": {name: {"haproxy_peers_peer_address": ip} for name, ip in peers.items()},
+        "haproxy_peers_group": group,
+        **variables,
+    }
+    return render_role_template(
+        "haproxy_peers", str(TEMPLATE.relative_to(ROLE / "templates")), **values
     )
-    values.update(variables)
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
-    # Role variables that are templates of other variables (the paths in
-    # vars/main.yml), resolved as Ansible would; the ones that need Ansible's
-    # lookups and filters are not used by the template.
-    for name, value in list(values.items()):
-        if isinstance(value, str) and "{{" in value:
-            try:
-                values[name] = environment.from_string(value).render(values)
-            except jinja2.TemplateError:
-                continue
-    return environment.from_string(TEMPLATE.read_text()).render(values)
 
 
 def section(config: str, header: str) -> list[str]:

@@ -15,7 +15,9 @@ def peerlab(*argv: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("command", ["access", "demo", "tables", "wait-synced", "status", "fault"])
+@pytest.mark.parametrize(
+    "command", ["access", "demo", "tables", "wait-synced", "status", "fault", "failover"]
+)
 def test_every_command_documents_itself(command):
     result = peerlab(command, "--help")
     assert result.returncode == 0
@@ -89,3 +91,18 @@ def test_a_fault_on_a_load_balancer_outside_the_inventory_is_refused(capsys):
     status = main(["fault", "kill", "--lb", "3", "--channel", "ansible"])
     assert status == EXIT_REFUSED
     assert "--lb 3: the inventory has load balancers 1 to 2" in capsys.readouterr().err
+
+
+def test_failover_refuses_an_inventory_without_a_floating_address_naming_the_variable(
+    tmp_path, capsys
+):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "loadbalancers:\n  hosts:\n"
+        "    lb-a: {ansible_host: 127.0.0.1}\n    lb-b: {ansible_host: 127.0.0.1}\n"
+    )
+    status = main(["failover", "--json", "--inventory", str(inventory)])
+    assert status == EXIT_REFUSED
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "no load balancer of group 'loadbalancers' has a floating address" in error
+    assert "set keepalived_vip_address" in error

@@ -46,6 +46,10 @@ def test_the_tarball_holds_the_roles_plugin_and_docs(tarball):
         "roles/haproxy_peers/meta/argument_specs.yml",
         "roles/haproxy_peers/README.md",
         "roles/apache_backends/tasks/main.yml",
+        "roles/keepalived_vip/tasks/main.yml",
+        "roles/keepalived_vip/meta/argument_specs.yml",
+        "roles/keepalived_vip/templates/etc/keepalived/keepalived.conf.j2",
+        "roles/keepalived_vip/README.md",
         "plugins/filter/peers_tls.py",
         "plugins/modules/haproxy_peers_reload.py",
         "plugins/modules/haproxy_peers_state.py",
@@ -73,7 +77,7 @@ def test_the_installed_collection_documents_its_roles(tarball, tmp_path):
     env.pop("ANSIBLE_CONFIG", None)
     install = (project_tool("ansible-galaxy"), "collection", "install", "-p", str(collections))
     run(*install, str(tarball), cwd=tmp_path, env=env)
-    for role in ("haproxy_peers", "apache_backends"):
+    for role in ("haproxy_peers", "apache_backends", "keepalived_vip"):
         doc = (project_tool("ansible-doc"), "-t", "role", f"{NAME}.{role}")
         result = run(*doc, cwd=tmp_path, env=env)
         assert f"{role}_" in result.stdout

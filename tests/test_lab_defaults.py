@@ -64,3 +64,20 @@ def test_molecule_fallbacks_are_lab_env_defaults(path: Path):
     for name, value in fallbacks.items():
         if name in expected:
             assert value == expected[name], f"{path}: ${{{name}:-{value}}}"
+
+
+def test_the_vagrantfile_gives_net_admin_to_the_load_balancers_only():
+    """The docker provider's create args per machine, loaded by Ruby as above."""
+    script = (
+        "module Vagrant; def self.configure(*); end; end; load 'Vagrantfile'; "
+        'LAB_HOSTS.each { |h| puts "#{h[:name]}=#{docker_create_args(h).join(",")}" }'
+    )
+    result = subprocess.run(
+        ["ruby", "-e", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    args = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert set(args) == {"web", "haproxy-1", "haproxy-2"}
+    for name, joined in args.items():
+        words = joined.split(",")
+        caps = [words[i + 1] for i, word in enumerate(words) if word == "--cap-add"]
+        assert caps == (["SYS_ADMIN"] if name == "web" else ["SYS_ADMIN", "NET_ADMIN"]), name

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 
 import pytest
 
@@ -66,3 +68,28 @@ def test_failed_requests_are_counted_by_session(url):
         wait_until(lambda: (load.report.requests >= 5, None), 30, "5 requests")
     assert len(load.report.errors) == 5
     assert load.report.errors[0] == f"{url} session 4: HTTPError"
+
+
+def test_each_failed_request_is_timed_from_sent_to_failed(url):
+    Backends.failing.set()
+    with SessionLoad([url], [4], max_requests=3, interval=0.05) as load:
+        wait_until(lambda: (load.report.requests >= 3, None), 30, "3 requests")
+    failures = load.report.failures
+    assert len(failures) == 3 == len(load.report.errors)
+    assert load.report.answered == 0
+    assert all(sent <= failed for sent, failed in failures)
+    # Paced: each request is sent at least one interval after the previous failed.
+    assert all(later[0] - earlier[1] >= 0.05 for earlier, later in pairwise(failures))
+
+
+def test_a_request_that_gets_no_answer_fails_after_the_request_timeout():
+    # A listening socket that never accepts: the request waits for its answer.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        with SessionLoad([quiet], [1], max_requests=1, request_timeout=0.3) as load:
+            wait_until(lambda: (load.report.requests >= 1 and load.report.failures, None), 30, "1")
+    ((sent, failed),) = load.report.failures
+    assert 0.3 <= failed - sent < 3.0
+    assert load.report.errors == [f"{quiet} session 1: ReadTimeout"]

@@ -61,3 +61,44 @@ def test_every_side_effect_playbook_exists(scenario):
     assert len(playbooks) >= 2
     for playbook in playbooks:
         assert (scenario / playbook).is_file(), f"{scenario.name}: {playbook} missing"
+
+
+def test_the_docker_scenario_runs_the_clients_stage_on_a_healthy_pair_before_the_faults():
+    folders = sequence_args(MOLECULE / "docker", "verify")
+    assert "../shared/tests/clients" in folders
+    # The fault matrix ends with both tables emptied on purpose.
+    assert folders.index("../shared/tests/clients") < folders.index("../shared/tests/faults")
+
+
+def host_vars(scenario: Path) -> dict[str, dict]:
+    return {
+        path.stem: yaml.safe_load(path.read_text())
+        for path in sorted((scenario / "host_vars").glob("*.yml"))
+    }
+
+
+def platforms(scenario: Path) -> dict[str, dict]:
+    return {p["name"]: p for p in load(scenario)["platforms"]}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_the_load_balancers_share_a_floating_address_on_the_scenarios_network(scenario):
+    variables = host_vars(scenario)
+    lbs = [name for name, p in platforms(scenario).items() if "loadbalancers" in p["groups"]]
+    assert len(lbs) == 2
+    addresses = {variables[name]["keepalived_vip_address"] for name in lbs}
+    assert len(addresses) == 1, f"{scenario.name}: the load balancers disagree: {addresses}"
+    (address,) = addresses
+    own = {v["private_ip"] for v in variables.values()}
+    assert address not in own
+    subnets = {ip.rsplit(".", 1)[0] for ip in own}
+    assert subnets == {address.rsplit(".", 1)[0]}, f"{scenario.name}: {address} outside {subnets}"
+
+
+def test_only_the_docker_scenarios_load_balancers_may_change_addresses():
+    capabilities = {name: p["capabilities"] for name, p in platforms(MOLECULE / "docker").items()}
+    assert capabilities == {
+        "web": ["SYS_ADMIN"],
+        "haproxy-1": ["SYS_ADMIN", "NET_ADMIN"],
+        "haproxy-2": ["SYS_ADMIN", "NET_ADMIN"],
+    }

@@ -28,7 +28,7 @@ def defaults(role: str) -> dict:
 
 
 def test_there_are_roles_with_specs():
-    assert ROLES == ["apache_backends", "haproxy_peers"]
+    assert ROLES == ["apache_backends", "haproxy_peers", "keepalived_vip"]
 
 
 @pytest.mark.parametrize("role", ROLES)

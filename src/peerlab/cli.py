@@ -16,7 +16,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
 
-from peerlab import __version__, faults, render
+from peerlab import __version__, failover, faults, render
 from peerlab.access import backend_for
 from peerlab.bench import command as bench_command
 from peerlab.bench.agent import AgentError
@@ -25,7 +25,13 @@ from peerlab.bench.throughput import ThroughputError
 from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
 from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_narrative
 from peerlab.faults import FaultError
-from peerlab.inventory import LB_GROUP, InventoryError, load_balancers, runner_for_address
+from peerlab.inventory import (
+    LB_GROUP,
+    InventoryError,
+    load_balancers,
+    read_floating_address,
+    runner_for_address,
+)
 from peerlab.lab import LoadBalancer, wait_all_synced, wait_replicated
 from peerlab.load import SessionLoad
 from peerlab.narrative import SETTLE_TIMEOUT_S
@@ -313,6 +319,39 @@ def fault_heal(args, lbs, output) -> dict:
     return {"rules_removed": faults.heal()}
 
 
+def cmd_failover(args: argparse.Namespace, output: Output) -> int:
+    lbs = lbs_from(args)
+    try:
+        floating = read_floating_address(args.inventory, args.group)
+    except InventoryError as error:
+        raise Refused(str(error)) from error
+    if args.sessions < 1 or args.sessions > MAX_ACCESS_SESSIONS:
+        raise Refused(f"--sessions {args.sessions}: give 1 to {MAX_ACCESS_SESSIONS}")
+    sessions = range(args.first, args.first + args.sessions)
+    try:
+        with output.progress(f"failover of {floating.address}") as progress:
+            result = failover.failover(
+                lbs,
+                floating.address,
+                floating.url,
+                sessions,
+                preempt=floating.preempt,
+                timeout=args.timeout,
+                progress=progress,
+            )
+    except (FaultError, SyncTimeout) as error:
+        if output.as_json:
+            output.json({"failover": floating.address, "error": str(error)})
+        output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)
+        return EXIT_FAILED
+    document = {"url": floating.url, **result.to_dict()}
+    if output.as_json:
+        output.json(document)
+    else:
+        render.print_failover(output.out, document)
+    return EXIT_FAILED if result.moved else EXIT_OK
+
+
 FAULTS = {
     "partition": fault_partition,
     "kill": fault_kill,
@@ -517,6 +556,24 @@ def parser() -> argparse.ArgumentParser:
         "it runs and leaves it as make lab did (TLS peers, two members, empty tables).",
     )
     bench_command.add_arguments(bench)
+
+    fail = command(
+        "failover",
+        cmd_failover,
+        help="move the floating address under sticky load; what the clients saw",
+        description="With --sessions sessions sent again and again to the load balancers' "
+        "floating address (keepalived_vip_address of the inventory; through the lab's relay "
+        "on localhost where it forwards one), stop HAProxy on the member holding the address, "
+        "wait until another member holds it and answers, then start HAProxy again and, where "
+        "the members preempt, wait until the address is back. Prints how long the clients saw "
+        "failed requests (first to last failure, around the move and around the way back), "
+        "how many failed, how many sessions were answered by another backend than before, "
+        "and how long the address took to move and to come back. Exit 1 when a session "
+        "changed backend or the address did not move in time.",
+    )
+    fail.add_argument("--sessions", type=int, default=20, help="sessions sent (20)")
+    fail.add_argument("--first", type=int, default=95_000, help="first session number (95000)")
+    fail.add_argument("--timeout", type=float, default=120.0, help="seconds for each wait (120)")
     return top
 
 

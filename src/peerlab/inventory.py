@@ -4,7 +4,9 @@ Any inventory Ansible reads will do; the lab's own (inventory/lab) is the
 default. Hosts come from the load balancer group in inventory order, so
 "LB 1" is the group's first host. HTTP goes to a port the lab forwards on
 localhost when the inventory says so (``lab_forwarded_ports``), otherwise
-straight to the host's address.
+straight to the host's address. The floating address of the load balancers
+(``keepalived_vip_address``) is reached through the relay the lab forwards
+(``lab_vip_relay_port`` of a host that forwards that port), else directly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peerlab.channels import CHANNELS, ansible_runner, project_tool, ssh_runner
+from peerlab.checkout import role_defaults
 from peerlab.lab import LoadBalancer, Names, literal
 from peerlab.runtime import Runner
 
@@ -116,3 +119,47 @@ def runner_for_address(
                 else ansible_runner(inventory, name)
             )
     raise InventoryError(f"no host of {inventory} has the address {address}")
+
+
+@dataclass(frozen=True)
+class FloatingAddress:
+    """The load balancers' floating address (keepalived_vip) as the inventory gives it."""
+
+    address: str
+    # Where clients reach it: a relay the lab forwards to localhost, else the address.
+    url: str
+    # Whether a member of higher priority takes the address back once healthy.
+    preempt: bool
+
+
+def floating_address(listing: Mapping, group: str = LB_GROUP) -> FloatingAddress:
+    """The floating address of the load balancers of ``group`` in an ``ansible-inventory
+    --list`` answer; InventoryError when they have none, or different ones."""
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    members = listing.get(group, {}).get("hosts", [])
+    found = {literal(hostvars.get(name, {}).get("keepalived_vip_address")) for name in members}
+    if not members or found == {None}:
+        raise InventoryError(
+            f"no load balancer of group {group!r} has a floating address: set "
+            "keepalived_vip_address (and run playbooks/site.yml with site_floating_address: true)"
+        )
+    if len(found) != 1 or None in found:
+        raise InventoryError(f"the load balancers of {group!r} disagree on keepalived_vip_address")
+    (address,) = found
+    defaults = role_defaults("keepalived_vip")
+    preempts = {
+        str(hostvars[name].get("keepalived_vip_preempt", defaults["keepalived_vip_preempt"]))
+        for name in members
+    }
+    url = f"http://{address}/"
+    for variables in hostvars.values():
+        relay = variables.get("lab_vip_relay_port")
+        forwarded = {int(k): int(v) for k, v in variables.get("lab_forwarded_ports", {}).items()}
+        if relay is not None and int(relay) in forwarded:
+            url = f"http://localhost:{forwarded[int(relay)]}/"
+    return FloatingAddress(address, url, preempts <= {"True", "true"})
+
+
+def read_floating_address(inventory: Path, group: str = LB_GROUP) -> FloatingAddress:
+    """``floating_address`` of ``inventory``."""
+    return floating_address(read_inventory(inventory), group)

@@ -2,8 +2,8 @@
 
 Every answer is compared with the first one the session got, so a session
 that moves to another server during a fault is counted, as is every failed
-request. The load stops when asked, or at its request or time bound,
-whichever comes first.
+request, with when it was sent and when it failed. The load stops when
+asked, or at its request or time bound, whichever comes first.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from peerlab.access import backend_for
+from peerlab.access import REQUEST_TIMEOUT_S, backend_for
 from peerlab.sessions import SESSION_COOKIE
 
 MAX_REQUESTS = 20_000
@@ -27,14 +27,23 @@ class LoadReport:
     """What the clients saw."""
 
     requests: int = 0
+    # Requests answered by a backend.
+    answered: int = 0
     errors: list[str] = field(default_factory=list)
+    # (sent, failed) of every failed request, in time.monotonic() seconds.
+    failures: list[tuple[float, float]] = field(default_factory=list)
     # (url, session) -> (first answer, a later different answer)
     moved: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
 class SessionLoad:
-    """Send ``sessions`` through every URL of ``urls`` in turn, in a background thread."""
+    """Send ``sessions`` through every URL of ``urls`` in turn, in a background thread.
+
+    ``request_timeout`` bounds each request (short ones notice an address that
+    answers nowhere); ``interval`` paces the requests, so that a long fault
+    does not reach the request bound.
+    """
 
     def __init__(
         self,
@@ -43,9 +52,12 @@ class SessionLoad:
         cookie: str = SESSION_COOKIE,
         max_requests: int = MAX_REQUESTS,
         max_seconds: float = MAX_SECONDS,
+        request_timeout: float = REQUEST_TIMEOUT_S,
+        interval: float = 0.0,
     ) -> None:
         self.urls, self.sessions, self.cookie = list(urls), list(sessions), cookie
         self.max_requests, self.max_seconds = max_requests, max_seconds
+        self.request_timeout, self.interval = request_timeout, interval
         self.report = LoadReport()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -77,11 +89,19 @@ class SessionLoad:
                         report.seconds = time.monotonic() - started
                         return
                     report.requests += 1
+                    sent = time.monotonic()
                     try:
-                        answer = backend_for(url, number, self.cookie)
+                        answer = backend_for(url, number, self.cookie, self.request_timeout)
                     except requests.RequestException as error:
+                        report.failures.append((sent, time.monotonic()))
                         report.errors.append(f"{url} session {number}: {type(error).__name__}")
+                        answer = None
+                    if self.interval:
+                        # Pacing of the load, not a wait for a condition.
+                        self._stop.wait(self.interval)
+                    if answer is None:
                         continue
+                    report.answered += 1
                     seen = first.setdefault(number, answer)
                     if answer != seen:
                         report.moved.setdefault((url, number), (seen, answer))

@@ -190,3 +190,33 @@ def print_status(console: Console, statuses: Sequence[MemberStatus]) -> None:
             console.print(f"{status.name}: {problem}", style="red", markup=False, soft_wrap=True)
     if all(not status.problems for status in statuses):
         console.print("Healthy: every member answers, is connected and holds every entry.")
+
+
+def print_failover(console: Console, figures: dict) -> None:
+    """``peerlab failover``: the move, the way back, what the clients saw."""
+    view = RichTable(title=f"Failover of {figures['address']} ({figures['url']})")
+    for column in ("", "held by", "after (s)", "failed requests", "clients saw errors for (s)"):
+        view.add_column(column)
+    view.add_row(
+        f"HAProxy stopped on {figures['holder']}",
+        figures["took_over"],
+        f"{figures['moved_after_s']:.2f}",
+        str(figures["failed"]),
+        f"{figures['error_window_s']:.2f}",
+    )
+    back = figures["back_after_s"]
+    view.add_row(
+        f"HAProxy started on {figures['holder']}",
+        figures["holder"] if back is not None else f"{figures['took_over']} (no preemption)",
+        "-" if back is None else f"{back:.2f}",
+        str(figures["back_failed"]),
+        f"{figures['back_error_window_s']:.2f}",
+    )
+    console.print(view)
+    summary = (
+        f"{figures['requests']} requests for {figures['sessions']} sessions; "
+        f"{figures['moved']} sessions changed backend."
+    )
+    console.print(summary, style="red" if figures["moved"] else None, markup=False)
+    for session, (before, after) in figures["moved_sessions"].items():
+        console.print(f"  session {session}: {before} -> {after}", style="red", markup=False)

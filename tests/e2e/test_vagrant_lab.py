@@ -22,7 +22,7 @@ import yaml
 
 from peerlab.channels import project_tool
 from peerlab.narrative import NARRATIVE, sessions_created, step
-from peerlab.sessions import session_id
+from peerlab.sessions import cookie_header, session_id
 
 ROOT = Path(__file__).parents[2]
 PROVIDER = os.environ.get("PROVIDER", "docker")
@@ -31,14 +31,16 @@ LAB_NETWORK = "vagrant_network_192.168.56.0/24"
 PEERLAB_TIMEOUT_S = 900
 INVENTORY = ROOT / "inventory" / "lab"
 LB_VARS = yaml.safe_load((INVENTORY / "group_vars" / "loadbalancers.yml").read_text())
+HOSTS = yaml.safe_load((INVENTORY / "hosts.yml").read_text())["all"]["children"]
 # guest port -> host port, per load balancer, as the Vagrantfile forwards them.
 FORWARDED = {
     name: {int(guest): int(host) for guest, host in lb["lab_forwarded_ports"].items()}
-    for name, lb in yaml.safe_load((INVENTORY / "hosts.yml").read_text())["all"]["children"][
-        "loadbalancers"
-    ]["hosts"].items()
+    for name, lb in HOSTS["loadbalancers"]["hosts"].items()
 }
 STATS_PORT = 8404
+# The host port of the web host's relay to the floating address.
+WEB = HOSTS["web"]["hosts"]["web"]
+VIP_PORT = int(WEB["lab_forwarded_ports"][WEB["lab_vip_relay_port"]])
 
 
 def make(target: str) -> float:
@@ -161,6 +163,29 @@ def test_status_reports_a_healthy_pair_with_versions_and_tables(first_demo):
     assert members[0]["table_size"] == members[1]["table_size"] > 0
 
 
+def test_the_floating_address_answers_on_its_forwarded_port(first_demo):
+    # Held by haproxy-1, which replays the narrative's sessions as they ended.
+    response = requests.get(
+        f"http://127.0.0.1:{VIP_PORT}/", headers={"Cookie": cookie_header(21)}, timeout=10
+    )
+    assert response.status_code == 200
+    assert response.text.strip() == step(5).expected()[21]
+
+
+def test_failover_of_the_floating_address_moves_no_session(first_demo):
+    result = peerlab("failover", "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, document
+    assert (document["holder"], document["took_over"]) == ("haproxy-1", "haproxy-2")
+    assert document["moved"] == 0, document["moved_sessions"]
+    assert document["back_after_s"] is not None, "the address came back (preemption)"
+    print(
+        f"failover on the lab: moved after {document['moved_after_s']} s, clients saw errors "
+        f"for {document['error_window_s']} s ({document['failed']} failed), back after "
+        f"{document['back_after_s']} s"
+    )
+
+
 def listening_addresses(port: int) -> list[str]:
     """Local addresses of the TCP sockets listening on ``port`` on this machine."""
     lines = subprocess.run(
@@ -170,7 +195,7 @@ def listening_addresses(port: int) -> list[str]:
 
 
 def test_forwarded_ports_listen_on_loopback_only(lab):
-    for name, ports in FORWARDED.items():
+    for name, ports in {**FORWARDED, "web": {VIP_PORT: VIP_PORT}}.items():
         for host_port in ports.values():
             addresses = listening_addresses(host_port)
             assert addresses, f"{name}: nothing listens on port {host_port}"
