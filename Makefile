@@ -78,7 +78,7 @@ image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN
 lab: deps ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
 ifeq ($(PROVIDER),docker)
 	@images/docker/build $(DEBIAN)
-	@LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up docker
+	@LAB_DEBIAN=$(DEBIAN) LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up docker
 else ifeq ($(PROVIDER),libvirt)
 	@$(MAKE) --no-print-directory box
 	@LAB_BOX=$(BOX) LAB_LIBVIRT_DRIVER=$(LIBVIRT_DRIVER) scripts/lab-up libvirt

@@ -92,10 +92,25 @@ def resync_done():
     return False
 
 
+def master_connection():
+    # The master re-executes itself once its worker runs (after a start and
+    # after each reload): its socket refuses connections for that moment.
+    deadline = time.monotonic() + 10
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(MASTER)
+            return sock
+        except (ConnectionRefusedError, FileNotFoundError):
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def workers():
     # (current workers, old workers) as the master CLI lists them.
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(MASTER)
+    sock = master_connection()
     sock.sendall(b"show proc\n")
     sock.shutdown(socket.SHUT_WR)
     data = b""

@@ -203,7 +203,9 @@ class Bench:
             for count in sorted(limits.member_counts):
                 extra = dict(list(zip(names, addresses, strict=True))[: count - len(self.lbs)])
                 with members.inventory_with(extra) as inventory:
-                    self.provision(transport, inventory=inventory)
+                    # The floating address stays with the lab's own pair (the
+                    # extra containers may not hold addresses).
+                    self.provision(transport, {"site_floating_address": False}, inventory)
                     group = load_balancers(inventory)
                     self.settle(group)
                     points.append(self.member_point(transport, group, count))
