@@ -20,8 +20,10 @@ def render(host: str, members: dict[str, str] = MEMBERS, **variables) -> str:
         },
         "keepalived_vip_unicast_address": members[host],
         "keepalived_vip_address": "192.168.56.100",
-        # What the role derives from the facts: the interface holding the member's address.
+        # What the role derives from the facts (the interface holding the member's
+        # address) and from keepalived's version (the check's user).
         "__keepalived_vip_interface": "eth1",
+        "__keepalived_vip_script_user": "nobody",
         **variables,
     }
     return render_role_template("keepalived_vip", TEMPLATE, **values)
@@ -105,9 +107,7 @@ def test_the_address_follows_a_tcp_check_of_the_frontend_run_unprivileged():
     instance = block(config, "vrrp_instance floating_address")
     # No weight: a failing check puts the member in FAULT, which gives the address away.
     assert nested(instance, "track_script") == ["frontend_accepts"]
-    assert {"enable_script_security", "script_user nobody nogroup"} <= set(
-        block(config, "global_defs")
-    )
+    assert {"enable_script_security", "script_user nobody"} <= set(block(config, "global_defs"))
 
 
 def test_a_member_without_an_address_of_its_own_falls_back_to_ansible_host():

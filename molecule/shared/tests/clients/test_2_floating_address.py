@@ -10,6 +10,8 @@ address moves, and every session stays on its backend.
 
 from __future__ import annotations
 
+import re
+
 import requests
 from app_clients import holder
 
@@ -31,6 +33,19 @@ def test_the_first_load_balancer_holds_the_address_and_answers_on_it(settled, lb
     response = requests.get(floating.url, timeout=5)
     response.raise_for_status()
     assert response.text.startswith("Backend ")
+
+
+def test_the_check_runs_unprivileged_where_keepalived_can_test_such_a_configuration(lbs):
+    for lb in lbs:
+        version = re.search(r"v(\d+)\.(\d+)\.(\d+)", lb.run("keepalived --version 2>&1"))
+        assert version, f"{lb.name}: no keepalived version"
+        expected = "nobody" if tuple(map(int, version.groups())) >= (2, 2, 8) else "root"
+        config = lb.run("cat /etc/keepalived/keepalived.conf")
+        assert f"script_user {expected}\n" in config, f"{lb.name}, keepalived {version[0]}"
+        # keepalived accepted that user and runs the check as it.
+        assert "VRRP_Script(frontend_accepts) succeeded" in lb.run(
+            "journalctl -u keepalived --no-pager -o cat"
+        )
 
 
 def test_reloads_of_the_holder_keep_the_address_and_every_request_answered(
