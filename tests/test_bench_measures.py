@@ -81,11 +81,14 @@ def test_throughput_ratio_is_the_mean_rate_with_peers_over_without():
     rounds = [
         {"peers": True, "seconds": 10, "requests": 9_000, "errors": 0, "latency_ms": latency},
         {"peers": False, "seconds": 10, "requests": 10_000, "errors": 0, "latency_ms": latency},
-        {"peers": True, "seconds": 5, "requests": 5_000, "errors": 0, "latency_ms": latency},
+        {"peers": True, "seconds": 5, "requests": 5_000, "errors": 3, "latency_ms": latency},
     ]
     document = validate(tiny({"peers_on_off": rounds}))
     assert measures.throughput_rounds(document, "tls") == {True: [900.0, 1000.0], False: [1000.0]}
     assert measures.throughput_ratio(document, "tls") == pytest.approx(0.95)
+    assert measures.throughput_errors(document, "tls", True) == 3
+    assert measures.throughput_errors(document, "tls", False) == 0
+    assert measures.throughput_errors(document, "plain", True) is None
 
 
 def test_members_points_come_sorted_with_empty_lists_as_none():

@@ -213,3 +213,11 @@ def members_points(document: Document, transport: str) -> list[MembersPoint]:
         )
         for point in sorted(points, key=lambda point: point["members"])
     ]
+
+
+def throughput_errors(document: Document, transport: str, peers: bool) -> int | None:
+    """Requests wrk counted as failed (socket errors and non-2xx), all rounds of one side."""
+    rounds = measured(document, transport, "peers_on_off")
+    if not rounds:
+        return None
+    return sum(item["errors"] for item in rounds if item["peers"] == peers)

@@ -220,6 +220,8 @@ def _reload_rows(document: Document, transport: str) -> list[SummaryRow]:
             f"{len(run['reloads'])} reloads at {measures.reload_rate(run):.0f} req/s, "
             f"{run['failed']} failed, {run['moved_sessions']} sessions moved"
         )
+        if "retried" in run:
+            note += f", {run['retried']} retried on a new connection"
         what = f"request latency during reloads, balance {run['balance']}"
         rows.append(_row(SECTIONS["reload"], transport, what, summarize(latencies), "ms", note))
     return rows
@@ -234,6 +236,9 @@ def _on_off_rows(document: Document, transport: str) -> list[SummaryRow]:
         if not rates[peers]:
             continue
         note = f"p99 per round: median {number(percentile(p99s[peers], 50))} ms"
+        errors = measures.throughput_errors(document, transport, peers)
+        if errors is not None:
+            note += f"; {errors} failed requests in all rounds"
         if peers and ratio is not None:
             note += f"; on/off ratio {ratio:.3f}"
         what = f"throughput per round, peers {'on' if peers else 'off'}"
@@ -502,7 +507,7 @@ def _projection(document: Document) -> list[str]:
                 "connections per section",
                 "copies per update",
                 "bytes sent per update (estimate)",
-                f"kB/s of the section at {projection.UPDATES_PER_SECOND:,} updates/s (estimate)",
+                f"kB/s sent by a member making {projection.UPDATES_PER_SECOND:,} updates/s",
             ),
             rows,
         ),
