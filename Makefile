@@ -167,19 +167,18 @@ test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the same narrative on real VMs
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
-# Fast checks first, so a broken change fails in minutes. Then the docker
-# stages and the VM stages (software-emulated on the build machine) run side
-# by side: their machines live on networks of their own, and the two labs
-# take turns (LAB_LOCK). Every Debian package either side needs is installed
-# before, so no two package installs run at once.
+# Fast checks first, so a broken change fails in minutes. Then two sides run
+# at once, each one stage after the other: the three docker scenarios, and
+# the labs (libvirt lab, VM scenario, installed collection, docker lab),
+# which take about as long together. Their machines live on networks of
+# their own; the two Vagrant labs take turns (LAB_LOCK). Every Debian
+# package either side needs is installed before, so no two package installs
+# run at once.
 .PHONY: test
-test: lint unit ## Everything CI runs: lint, unit, then the docker stages beside the VM stages
+test: lint unit ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
 	@scripts/install-host-packages docker vm unit browser
-	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker-stages" \
-	  vms "$(MAKE) --no-print-directory test-vm-stages"
+	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
+	  labs "$(MAKE) --no-print-directory test-labs"
 
-.PHONY: test-docker-stages
-test-docker-stages: test-docker test-collection test-lab ## The docker half of make test, one stage after the other
-
-.PHONY: test-vm-stages
-test-vm-stages: test-lab-libvirt test-vms ## The VM half of make test, one stage after the other
+.PHONY: test-labs
+test-labs: test-lab-libvirt test-vms test-collection test-lab ## The labs' half of make test, one stage after the other
