@@ -19,7 +19,7 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.channels import project_tool, within
 from peerlab.checkout import lab_defaults
-from peerlab.lab import LoadBalancer, wait_reloaded, wait_replicated
+from peerlab.lab import LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.runtime import show_proc
 from peerlab.sessions import session_id
 
@@ -37,6 +37,18 @@ BEFORE_RELOAD = EPHEMERAL_DIR / "before-reload.json"
 # (inventory/lab/group_vars/loadbalancers.yml).
 LAB_PKI = Path(INVENTORY).parent.parent / "lab-pki"
 RELOAD_TIMEOUT_S = 120.0
+# How long the pair may take to settle before a test, or after a fault.
+SETTLE_TIMEOUT_S = 120.0
+# What a stage's tests measured (through the `figures` fixture), printed at
+# the end of the run beside pass and fail.
+FIGURES: dict[str, object] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("measured")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")
 
 
 def host(name: str) -> testinfra.host.Host:
@@ -195,3 +207,15 @@ def lab_entries(lb1, lb2) -> Callable[[int], set[str]]:
         return {session_id(number) for number in sessions}
 
     return make
+
+
+@pytest.fixture
+def figures() -> dict[str, object]:
+    return FIGURES
+
+
+@pytest.fixture
+def settled(lbs: list[LoadBalancer]) -> list[LoadBalancer]:
+    """The pair connected and resynced before a test."""
+    wait_all_synced(lbs, timeout=SETTLE_TIMEOUT_S)
+    return lbs

@@ -158,32 +158,60 @@ def replication_runs(document: Document, path: Path) -> Path | None:
 
 def resync_vs_entries(document: Document, path: Path) -> Path | None:
     """Resync time of a restarted member against table size, with the fitted line."""
-    points = {t: measures.resync_points(document, t) for t in transports(document)}
+
+    def hand_probes(ax: Axes) -> None:
+        sizes = sorted(goals.REFERENCE_RESYNC_S)
+        ax.plot(
+            sizes,
+            [goals.REFERENCE_RESYNC_S[size] for size in sizes],
+            **REFERENCE_STYLE,
+            label="hand probes, HAProxy 3.0 (restart included)",
+        )
+
+    return _against_entries(
+        document,
+        path,
+        measures.resync_points,
+        measures.resync_fit,
+        lambda fit: (
+            f"t = {fit.slope * 1e6:.3f} s per million entries "
+            f"+ {fit.intercept:.3f} s (r² {fit.r_squared:.4f})"
+        ),
+        reference=hand_probes,
+        ylabel="restart until the table is relearnt (s)",
+        title="Resync of a restarted member ({counts} restarts)",
+        alpha=0.6,
+        markersize=4,
+    )
+
+
+def _against_entries(
+    document: Document,
+    path: Path,
+    points_of: Callable[[Document, str], tuple[list[float], list[float]]],
+    fit_of: Callable[[Document, str], Fit | None],
+    describe: Callable[[Fit], str],
+    *,
+    reference: Callable[[Axes], None],
+    ylabel: str,
+    title: str,
+    **marker: float,
+) -> Path | None:
+    """Readings against table size, a fitted line per transport and the hand probes'.
+
+    None when no transport has a reading. `title` has a `{counts}` field for
+    how many readings each transport has.
+    """
+    points = {t: points_of(document, t) for t in transports(document)}
     points = {transport: xy for transport, xy in points.items() if xy[0]}
     if not points:
         return None
     figure, axes = _figure()
     ax: Axes = axes[0][0]
-    _points_and_fits(
-        ax,
-        points,
-        lambda transport: measures.resync_fit(document, transport),
-        lambda fit: (
-            f"t = {fit.slope * 1e6:.3f} s per million entries "
-            f"+ {fit.intercept:.3f} s (r² {fit.r_squared:.4f})"
-        ),
-        alpha=0.6,
-        markersize=4,
-    )
-    sizes = sorted(goals.REFERENCE_RESYNC_S)
-    ax.plot(
-        sizes,
-        [goals.REFERENCE_RESYNC_S[size] for size in sizes],
-        **REFERENCE_STYLE,
-        label="hand probes, HAProxy 3.0 (restart included)",
-    )
+    _points_and_fits(ax, points, lambda transport: fit_of(document, transport), describe, **marker)
+    reference(ax)
     ax.set_xlabel("entries in the table")
-    ax.set_ylabel("restart until the table is relearnt (s)")
+    ax.set_ylabel(ylabel)
     ax.ticklabel_format(axis="x", style="plain")
     ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
     ax.set_xlim(left=0)
@@ -191,9 +219,7 @@ def resync_vs_entries(document: Document, path: Path) -> Path | None:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     counts = {transport: len(xy[0]) for transport, xy in points.items()}
-    return _save(
-        figure, document, f"Resync of a restarted member ({_counts(counts)} restarts)", path
-    )
+    return _save(figure, document, title.format(counts=_counts(counts)), path)
 
 
 def _points_and_fits(
@@ -224,38 +250,29 @@ def _points_and_fits(
 
 def memory_vs_entries(document: Document, path: Path) -> Path | None:
     """Worker RSS against entries, with MiB per 100k entries from the fit."""
-    points = {t: measures.memory_points(document, t) for t in transports(document)}
-    points = {transport: xy for transport, xy in points.items() if xy[0]}
-    if not points:
-        return None
-    figure, axes = _figure()
-    ax: Axes = axes[0][0]
-    _points_and_fits(
-        ax,
-        points,
-        lambda transport: measures.memory_fit(document, transport),
+
+    def hand_probe(ax: Axes) -> None:
+        ax.plot(
+            [goals.MILLION],
+            [goals.REFERENCE_RSS_MB_1M * 1e6 / 2**20],
+            **REFERENCE_STYLE,
+            label=f"hand probe, HAProxy 3.0: {goals.REFERENCE_RSS_MB_1M:g} MB",
+        )
+
+    return _against_entries(
+        document,
+        path,
+        measures.memory_points,
+        measures.memory_fit,
         lambda fit: (
             f"{fit.slope * measures.ENTRIES_UNIT:.1f} MiB per 100k "
             f"entries + {fit.intercept:.1f} MiB (r² {fit.r_squared:.4f})"
         ),
+        reference=hand_probe,
+        ylabel="worker RSS (MiB)",
+        title="Worker memory ({counts} readings)",
         markersize=5,
     )
-    reference_mib = goals.REFERENCE_RSS_MB_1M * 1e6 / 2**20
-    ax.plot(
-        [goals.MILLION],
-        [reference_mib],
-        **REFERENCE_STYLE,
-        label=f"hand probe, HAProxy 3.0: {goals.REFERENCE_RSS_MB_1M:g} MB",
-    )
-    ax.set_xlabel("entries in the table")
-    ax.set_ylabel("worker RSS (MiB)")
-    ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
-    counts = {transport: len(xy[0]) for transport, xy in points.items()}
-    return _save(figure, document, f"Worker memory ({_counts(counts)} readings)", path)
 
 
 # --- (5) reload under load ---------------------------------------------------------------

@@ -18,34 +18,14 @@ from app_clients import REQUEST_TIMEOUT_S
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.checkout import ROOT, role_defaults
-from peerlab.lab import LoadBalancer, wait_all_synced
+from peerlab.lab import LoadBalancer
 from peerlab.sync import wait_until
 
 ANSIBLE = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
-FIGURES: dict[str, object] = {}
 SETTLE_TIMEOUT_S = 120.0
 # Where the browser test leaves its screenshots: in the checkout (out of
 # git), since Molecule removes its own folder when the scenario ends.
 ARTEFACTS = ROOT / ".cache" / "artefacts"
-
-
-def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
-        terminalreporter.section("clients: measured")
-        for name, value in FIGURES.items():
-            terminalreporter.write_line(f"{name}: {value}")
-
-
-@pytest.fixture
-def figures() -> dict[str, object]:
-    return FIGURES
-
-
-@pytest.fixture
-def settled(lbs: list[LoadBalancer]) -> list[LoadBalancer]:
-    """The pair connected and resynced before a test."""
-    wait_all_synced(lbs, timeout=SETTLE_TIMEOUT_S)
-    return lbs
 
 
 @dataclass(frozen=True)

@@ -13,30 +13,6 @@ from collections.abc import Callable
 import pytest
 
 from peerlab.channels import within
-from peerlab.lab import LoadBalancer, wait_all_synced
-
-FIGURES: dict[str, object] = {}
-# How long the pair may take to settle before a fault, or after one.
-SETTLE_TIMEOUT_S = 120.0
-
-
-def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
-        terminalreporter.section("fault matrix: measured")
-        for name, value in FIGURES.items():
-            terminalreporter.write_line(f"{name}: {value}")
-
-
-@pytest.fixture
-def figures() -> dict[str, object]:
-    return FIGURES
-
-
-@pytest.fixture
-def settled(lbs: list[LoadBalancer]) -> list[LoadBalancer]:
-    """The pair connected and resynced before a fault is injected."""
-    wait_all_synced(lbs, timeout=SETTLE_TIMEOUT_S)
-    return lbs
 
 
 @pytest.fixture(scope="session")
