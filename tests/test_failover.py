@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from peerlab.failover import error_window, holders, parse_ip_addr, split_failures
+from peerlab.failover import (
+    error_window,
+    error_windows,
+    holders,
+    parse_ip_addr,
+    split_failures,
+)
 from peerlab.inventory import InventoryError, floating_address, read_inventory
 from peerlab.lab import LoadBalancer
 
@@ -56,6 +62,16 @@ def test_the_error_window_runs_from_the_first_failed_request_sent_to_the_last_fa
     assert error_window([(10.0, 10.5)]) == pytest.approx(0.5)
     # Out of order, overlapping: a request that timed out counts for its whole timeout.
     assert error_window([(11.0, 11.1), (10.2, 11.2), (10.0, 10.1)]) == pytest.approx(1.2)
+
+
+def test_bursts_of_failures_apart_by_more_than_the_gap_are_windows_of_their_own():
+    assert error_windows([], gap=1.0) == []
+    failures = [(40.0, 40.1), (10.0, 10.1), (11.5, 12.0), (10.5, 11.0), (41.9, 42.0)]
+    assert error_windows(failures, gap=1.0) == [
+        pytest.approx(2.0),  # 10.0 to 12.0: each failure within 1 s of the one before
+        pytest.approx(0.1),  # 40.0 to 40.1: 41.9 comes 1.8 s after it
+        pytest.approx(0.1),
+    ]
 
 
 def test_failures_are_split_by_when_they_were_sent():

@@ -65,6 +65,18 @@ def error_window(failures: Iterable[tuple[float, float]]) -> float:
     return max(failed for _, failed in failures) - min(sent for sent, _ in failures)
 
 
+def error_windows(failures: Iterable[tuple[float, float]], gap: float) -> list[float]:
+    """The error window of each burst of failures, in time order: a burst ends
+    where no request failed for more than ``gap`` seconds."""
+    bursts: list[list[tuple[float, float]]] = []
+    for sent, failed in sorted(failures):
+        if bursts and sent - max(f for _, f in bursts[-1]) <= gap:
+            bursts[-1].append((sent, failed))
+        else:
+            bursts.append([(sent, failed)])
+    return [error_window(burst) for burst in bursts]
+
+
 def split_failures(
     failures: Iterable[tuple[float, float]], at: float
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:

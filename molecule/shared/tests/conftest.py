@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.channels import project_tool, within
-from peerlab.checkout import lab_defaults
+from peerlab.checkout import lab_defaults, role_defaults
 from peerlab.lab import LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.runtime import show_proc
 from peerlab.sessions import session_id
@@ -207,6 +208,26 @@ def lab_entries(lb1, lb2) -> Callable[[int], set[str]]:
         return {session_id(number) for number in sessions}
 
     return make
+
+
+@dataclass(frozen=True)
+class Floating:
+    """The load balancers' floating address, as the inventory gives it."""
+
+    address: str
+    url: str
+    preempt: bool
+
+
+@pytest.fixture(scope="session")
+def floating() -> Floating:
+    variables = [ANSIBLE.get_variables(name) for name in ANSIBLE.get_hosts("loadbalancers")]
+    addresses = {v["keepalived_vip_address"] for v in variables}
+    assert len(addresses) == 1, f"the load balancers disagree on the floating address: {addresses}"
+    (address,) = addresses
+    default = role_defaults("keepalived_vip")["keepalived_vip_preempt"]
+    preempt = all(bool(v.get("keepalived_vip_preempt", default)) for v in variables)
+    return Floating(address, f"http://{address}/", preempt)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,26 +25,6 @@ SETTLE_TIMEOUT_S = 120.0
 # Where the browser test leaves its screenshots: in the checkout (out of
 # git), since Molecule removes its own folder when the scenario ends.
 ARTEFACTS = ROOT / ".cache" / "artefacts"
-
-
-@dataclass(frozen=True)
-class Floating:
-    """The load balancers' floating address, as the inventory gives it."""
-
-    address: str
-    url: str
-    preempt: bool
-
-
-@pytest.fixture(scope="session")
-def floating() -> Floating:
-    variables = [ANSIBLE.get_variables(name) for name in ANSIBLE.get_hosts("loadbalancers")]
-    addresses = {v["keepalived_vip_address"] for v in variables}
-    assert len(addresses) == 1, f"the load balancers disagree on the floating address: {addresses}"
-    (address,) = addresses
-    default = role_defaults("keepalived_vip")["keepalived_vip_preempt"]
-    preempt = all(bool(v.get("keepalived_vip_preempt", default)) for v in variables)
-    return Floating(address, f"http://{address}/", preempt)
 
 
 @pytest.fixture(scope="session")

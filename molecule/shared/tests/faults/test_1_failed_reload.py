@@ -4,19 +4,32 @@
 port is only taken when the new worker starts, and it cannot. HAProxy's
 master then keeps the old worker; playbooks/site.yml must fail and say why,
 and a second run must fail again instead of reporting ok.
+
+While the new worker retries its binds (HAProxy tries for about 2 s), the old
+worker's listeners are paused: new connections are refused for that long,
+then the old worker accepts again. Load on both members measures it.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 from peerlab.channels import within
+from peerlab.failover import error_windows
 from peerlab.lab import wait_all_synced, wait_reloaded
+from peerlab.load import SessionLoad
 from peerlab.runtime import show_peers, show_proc
 from peerlab.sync import wait_until
 
 HOG_UNIT = "peerlab-port-hog"
 HOG_PORT = 8405
+# Failures further apart than this belong to different refused reloads.
+BURST_GAP_S = 1.0
+# The longest a refused reload may leave new connections refused: HAProxy's
+# bind retries take about 2 s, then the old worker resumes its listeners.
+REFUSAL_WINDOW_MAX_S = 5.0
 LISTENER = (
     "import socket, time; s = socket.socket(); "
     f"s.bind(('0.0.0.0', {HOG_PORT})); s.listen(); time.sleep(3600)"
@@ -79,10 +92,18 @@ def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_servi
     before = {lb.name: (show_proc(lb.run), config_checksum(lb)) for lb in lbs}
     port = request.getfixturevalue("port_hog")
     outputs = []
-    for _ in range(2):
-        result = ansible_playbook("site.yml", "-e", f"haproxy_peers_stats_bind=*:{port}")
-        outputs.append(result.stdout + result.stderr)
-        assert result.returncode != 0, outputs[-1][-3000:]
+    with ExitStack() as stack:
+        loads = {
+            lb.name: stack.enter_context(
+                SessionLoad([lb.url], sessions, request_timeout=1.0, interval=0.01)
+            )
+            for lb in lbs
+        }
+        for _ in range(2):
+            result = ansible_playbook("site.yml", "-e", f"haproxy_peers_stats_bind=*:{port}")
+            outputs.append(result.stdout + result.stderr)
+            assert result.returncode != 0, outputs[-1][-3000:]
+    reports = {name: load.report for name, load in loads.items()}
     for run, output in enumerate(outputs, 1):
         refusals = output.count("HAProxy refused to start a worker")
         assert refusals >= len(lbs), f"run {run}: {refusals} refusals: {output[-3000:]}"
@@ -109,7 +130,22 @@ def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_servi
             n: (answers[lb.name][n], now[n]) for n in sessions if now[n] != answers[lb.name][n]
         }
         assert not moved, f"{lb.name}: {len(moved)} of {len(sessions)} sessions moved: {moved}"
+    windows = {}
+    for name, report in reports.items():
+        assert not report.moved, f"{name}: sessions moved during the refusals: {report.moved}"
+        windows[name] = error_windows(report.failures, BURST_GAP_S)
+        assert all(window <= REFUSAL_WINDOW_MAX_S for window in windows[name]), (
+            f"{name}: new connections refused for {windows[name]} s (at most "
+            f"{REFUSAL_WINDOW_MAX_S:g} s each): the old worker did not resume accepting; "
+            f"{report.errors[-3:]}"
+        )
+    refused = {
+        name: f"{len(report.failures)} of {report.requests} failed, windows "
+        + (", ".join(f"{w:.2f}" for w in windows[name]) or "none")
+        + " s"
+        for name, report in reports.items()
+    }
     figures["refused reloads (site.yml, twice)"] = (
         f"both runs failed naming :{port}; {len(sessions)}/{len(sessions)} sessions kept on each "
-        f"LB; peer links while refused: {links}"
+        f"LB; peer links while refused: {links}; requests to each LB meanwhile: {refused}"
     )
