@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,10 @@ import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.channels import project_tool, within
-from peerlab.checkout import lab_defaults, role_defaults
+from peerlab.checkout import lab_defaults
+from peerlab.inventory import FloatingAddress, read_floating_address
 from peerlab.lab import LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
+from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import show_proc
 from peerlab.sessions import session_id
 
@@ -38,8 +39,6 @@ BEFORE_RELOAD = EPHEMERAL_DIR / "before-reload.json"
 # (inventory/lab/group_vars/loadbalancers.yml).
 LAB_PKI = Path(INVENTORY).parent.parent / "lab-pki"
 RELOAD_TIMEOUT_S = 120.0
-# How long the pair may take to settle before a test, or after a fault.
-SETTLE_TIMEOUT_S = 120.0
 # What a stage's tests measured (through the `figures` fixture), printed at
 # the end of the run beside pass and fail.
 FIGURES: dict[str, object] = {}
@@ -210,24 +209,10 @@ def lab_entries(lb1, lb2) -> Callable[[int], set[str]]:
     return make
 
 
-@dataclass(frozen=True)
-class Floating:
-    """The load balancers' floating address, as the inventory gives it."""
-
-    address: str
-    url: str
-    preempt: bool
-
-
 @pytest.fixture(scope="session")
-def floating() -> Floating:
-    variables = [ANSIBLE.get_variables(name) for name in ANSIBLE.get_hosts("loadbalancers")]
-    addresses = {v["keepalived_vip_address"] for v in variables}
-    assert len(addresses) == 1, f"the load balancers disagree on the floating address: {addresses}"
-    (address,) = addresses
-    default = role_defaults("keepalived_vip")["keepalived_vip_preempt"]
-    preempt = all(bool(v.get("keepalived_vip_preempt", default)) for v in variables)
-    return Floating(address, f"http://{address}/", preempt)
+def floating() -> FloatingAddress:
+    """The load balancers' floating address, as Molecule's inventory gives it."""
+    return read_floating_address(Path(INVENTORY))
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.checkout import ROOT, role_defaults
 from peerlab.lab import LoadBalancer
+from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.sync import wait_until
 
 ANSIBLE = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
-SETTLE_TIMEOUT_S = 120.0
 # Where the browser test leaves its screenshots: in the checkout (out of
 # git), since Molecule removes its own folder when the scenario ends.
 ARTEFACTS = ROOT / ".cache" / "artefacts"

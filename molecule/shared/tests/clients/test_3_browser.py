@@ -25,6 +25,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from peerlab.failover import wait_holder
+from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import socket_command
 from peerlab.sync import wait_synced, wait_until
 
@@ -42,7 +43,6 @@ CHROMIUM_FLAGS = (
 )
 PAGE_TIMEOUT_S = 20
 REPLICATION_TIMEOUT_S = 10.0
-SETTLE_TIMEOUT_S = 120.0
 RELOADS = 3
 PROBE_SESSION = 7500  # a known session that tells when the address answers
 

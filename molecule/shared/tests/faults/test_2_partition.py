@@ -20,10 +20,10 @@ import time
 
 from peerlab import faults
 from peerlab.failover import holders
+from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.sessions import session_id
 from peerlab.sync import wait_until
 
-SETTLE_TIMEOUT_S = 120.0
 PARTITION_S = 60.0
 ROUNDS = 30  # one new session on each side per round, spread over the partition
 SPLIT = range(8400, 8420)  # sessions sent to both sides during the partition

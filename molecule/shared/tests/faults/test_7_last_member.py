@@ -14,10 +14,9 @@ import subprocess
 
 from peerlab.channels import project_tool
 from peerlab.lab import wait_all_synced
+from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import show_proc, show_table
 from peerlab.sync import wait_synced
-
-SETTLE_TIMEOUT_S = 120.0
 
 
 def peerlab_status() -> tuple[int, dict]:
