@@ -10,11 +10,13 @@ backends' answers (through the role's haproxy_peers_extra_config). Needs the
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from role_template import render_haproxy_cfg
+from role_template import ROLE, render_haproxy_cfg
 
 from peerlab.lab import LoadBalancer, Names, wait_all_synced
 from peerlab.local_haproxy import LocalHAProxy, admin_socket, free_ports
@@ -25,6 +27,8 @@ PEERS = {"lb-a": "127.0.0.2", "lb-b": "127.0.0.3"}
 NAMES = Names(section="shop-peers", table="shop-sessions", cookie="SHOPSESSION")
 SERVERS = 3
 START_TIMEOUT_S = 20.0
+# The role's helper that systemd runs on every start and reload of HAProxy.
+HANDOVER_HELPER = ROLE / "files" / "handover"
 
 ANSWER = """\
 frontend answer-be{n}
@@ -34,8 +38,11 @@ frontend answer-be{n}
 
 
 @contextmanager
-def loopback_pair(folder: Path) -> Iterator[tuple[list[LoadBalancer], list[LocalHAProxy]]]:
-    """Start the pair in ``folder``; yield its load balancers and processes, settled."""
+def loopback_pair(
+    folder: Path, **variables: object
+) -> Iterator[tuple[list[LoadBalancer], list[LocalHAProxy]]]:
+    """Start the pair in ``folder`` (role ``variables`` on top of the pair's own);
+    yield its load balancers and processes, settled."""
     tls = folder / "tls"
     tls.mkdir()
     ca = Authority("loopback peers CA")
@@ -66,6 +73,7 @@ def loopback_pair(folder: Path) -> Iterator[tuple[list[LoadBalancer], list[Local
             haproxy_peers_servers=servers,
             # Only the first instance serves the backends' answers (their ports are shared).
             haproxy_peers_extra_config=answers if index == 0 else "",
+            **variables,
         )
         instance = LocalHAProxy(folder, name, config)
         instances.append(instance)
@@ -73,8 +81,21 @@ def loopback_pair(folder: Path) -> Iterator[tuple[list[LoadBalancer], list[Local
     try:
         for instance in instances:
             instance.wait_started(START_TIMEOUT_S)
+        for instance in instances:
+            handover(instance, "start")
         wait_all_synced(lbs, timeout=START_TIMEOUT_S)
         yield lbs, instances
     finally:
         for instance in instances:
             instance.stop()
+
+
+def handover(instance: LocalHAProxy, event: str) -> str:
+    """Run the role's handover helper on ``instance`` as systemd does at ``event``
+    (start, or reload: the helper signals the master itself); what it printed."""
+    reload = [str(instance.process.pid)] if event == "reload" else []
+    return subprocess.run(
+        [sys.executable, str(HANDOVER_HELPER), "--master-socket", str(instance.master),
+         "--section", NAMES.section, "--timeout", str(START_TIMEOUT_S), event, *reload],
+        capture_output=True, text=True, check=True, timeout=START_TIMEOUT_S + 10,
+    ).stdout  # fmt: skip

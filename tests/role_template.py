@@ -6,15 +6,31 @@ on what the role would write instead of a configuration copied by hand.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
 import yaml
 
+COLLECTION = "haproxy_peers_lab.lab"
 ROLES = Path(__file__).parents[1] / "roles"
+FILTER_PLUGINS = Path(__file__).parents[1] / "plugins" / "filter"
 ROLE = ROLES / "haproxy_peers"
 TEMPLATE = ROLE / "templates" / "etc" / "haproxy" / "haproxy.cfg.j2"
+
+
+def collection_filters() -> dict:
+    """The collection's filter plugins under their fully qualified names, as the
+    roles call them."""
+    filters = {}
+    for path in sorted(FILTER_PLUGINS.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"filter_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, function in module.FilterModule().filters().items():
+            filters[f"{COLLECTION}.{name}"] = function
+    return filters
 
 
 def render_role_template(role: str, template: str, **variables) -> str:
@@ -26,6 +42,7 @@ def render_role_template(role: str, template: str, **variables) -> str:
     values.update(yaml.safe_load((directory / "vars" / "main.yml").read_text()) or {})
     values.update(ansible_managed="managed by Ansible", **variables)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
+    environment.filters.update(collection_filters())
     # Role variables that are templates of other variables, resolved as Ansible
     # would (in turn, so that one may use another resolved before it); the ones
     # that need Ansible's lookups and filters are not used by the templates.
@@ -48,6 +65,8 @@ def render_haproxy_cfg(
     role's defaults and vars, as Ansible's precedence has it.
     """
     values = {
+        # The handover hold's Lua action where this machine's HAProxy finds it.
+        "__haproxy_peers_hold_script": str(ROLE / "files" / "haproxy_peers_hold.lua"),
         "inventory_hostname": host,
         "groups": {group: list(peers)},
         "hostvars": {name: {"haproxy_peers_peer_address": ip} for name, ip in peers.items()},

@@ -118,3 +118,42 @@ def test_extra_lines_land_in_their_sections_and_extra_config_at_the_end():
 
 def test_no_extra_configuration_by_default():
     assert "haproxy_peers_extra_config" not in render("haproxy-1")
+
+
+def test_the_handover_hold_is_on_by_default_with_its_bound_and_window_in_ms():
+    config = render("haproxy-1", __haproxy_peers_hold_script="/etc/haproxy/hold.lua")
+    assert "lua-load /etc/haproxy/hold.lua" in section(config, "global")
+    hold_until = "set-var proc.haproxy_peers_hold_until date(0,ms),add(10000)"
+    assert hold_until in section(config, "global")
+    backend = section(config, "backend back-session")
+    hold = [line for line in backend if "haproxy_peers_hold " in line]
+    assert hold == [
+        "http-request lua.haproxy_peers_hold back-session 1000 if haproxy_peers_young "
+        "{ var(txn.haproxy_peers_hold_key) -m len 1: } "
+        "!{ var(txn.haproxy_peers_hold_key),in_table(back-session) }"
+    ]
+    # Before the stick rules read the table, and keyed on the stick cookie.
+    assert backend.index(hold[0]) < backend.index("stick on req.cook(JSESSIONID)")
+    key = "set-var(txn.haproxy_peers_hold_key) req.cook(JSESSIONID) if haproxy_peers_young"
+    assert f"http-request {key}" in backend
+    assert not [line for line in backend if line.startswith("http-response")]
+
+
+def test_the_hold_follows_its_variables_and_goes_entirely_when_turned_off():
+    config = render(
+        "haproxy-1",
+        haproxy_peers_handover_hold_timeout="250ms",
+        haproxy_peers_handover_hold_window="3s",
+        haproxy_peers_handover_hold_header="X-Hold",
+        haproxy_peers_stick_cookie="SID",
+    )
+    assert "add(3000)" in config
+    assert "back-session 250 if" in config
+    assert "req.cook(SID) if haproxy_peers_young" in config
+    assert (
+        "http-response set-header X-Hold %[var(txn.haproxy_peers_held)] "
+        "if { var(txn.haproxy_peers_held) -m found }" in section(config, "backend back-session")
+    )
+    off = render("haproxy-1", haproxy_peers_handover_hold=False)
+    assert "lua" not in off
+    assert "haproxy_peers_hold" not in off

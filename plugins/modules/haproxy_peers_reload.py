@@ -18,6 +18,10 @@ description:
     configuration. This module fails with HAProxy's own messages, and given
     O(previous_config) puts the configuration that still runs back in place,
     so the next run tries again instead of reporting ok.
+  - Before it signals HAProxy, it checks the new configuration for what
+    would make the new worker fail (O(preflight)). A change refused there
+    leaves the old worker's listeners open, where a refused reload pauses
+    them for about 2 seconds.
   - Talks to the workers through the master CLI (C(-S), which Debian's unit
     sets). Runs on the load balancer, as root.
 version_added: 1.1.0
@@ -46,6 +50,18 @@ options:
       - Copy of the configuration that runs now (the template's backup). Put
         back in O(config_file) when HAProxy refuses the new one.
     type: path
+  preflight:
+    description:
+      - Before anything else, check O(config_file) for what would make HAProxy
+        refuse the new worker although C(haproxy -c) passed - a bind on a port
+        another program holds or on an address the host does not have, a file
+        it names that is missing - and fail naming the bind or the file,
+        without signalling HAProxy (so no listener pauses). Binds it cannot
+        judge (UNIX sockets, C(fd@), datagram sockets, namespaces) are left to
+        HAProxy.
+    type: bool
+    default: true
+    version_added: 1.3.0
 author: haproxy-peers-lab contributors
 """
 
@@ -75,6 +91,11 @@ reloads:
   description: The master's reload counter after the reload.
   type: int
   returned: success
+problems:
+  description: What the preflight found that would make HAProxy refuse the new worker.
+  type: list
+  elements: str
+  returned: when the preflight refused the change
 seconds:
   description: Time from the reload to the new worker holding the table.
   type: float
@@ -86,6 +107,9 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.haproxy_peers_lab.lab.plugins.module_utils.haproxy_preflight import (
+    problems as preflight_problems,
+)
 from ansible_collections.haproxy_peers_lab.lab.plugins.module_utils.haproxy_runtime import (
     RuntimeAPIError,
     answering_pid,
@@ -183,8 +207,24 @@ class Reload:
             return f" {config} is back to the configuration that runs (from {previous})."
         return ""
 
+    def preflight(self):
+        config = self.params["config_file"]
+        if not self.params["preflight"] or not config:
+            return
+        try:
+            found = preflight_problems(config)
+        except OSError as error:
+            found = [f"cannot read {config}: {error}"]
+        if found:
+            self.module.fail_json(
+                msg="not reloaded: HAProxy would refuse to start a worker with the new "
+                f"configuration: {' '.join(found)}{self.restore()}",
+                problems=found,
+            )
+
     def run(self):
         timeout = self.params["timeout"]
+        self.preflight()
         try:
             before = wait(lambda: (True, self.proc()), timeout, "HAProxy's master CLI answers")
             wait(self.handover_finished, timeout, "the previous reload's handover finished")
@@ -252,6 +292,7 @@ def main():
             "timeout": {"type": "int", "default": 60},
             "config_file": {"type": "path"},
             "previous_config": {"type": "path"},
+            "preflight": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
