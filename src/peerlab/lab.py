@@ -18,6 +18,7 @@ NAME_VARIABLES = {
     "section": "haproxy_peers_section_name",
     "table": "haproxy_peers_backend_name",
     "cookie": "haproxy_peers_stick_cookie",
+    "hold_header": "haproxy_peers_handover_hold_header",
 }
 
 
@@ -30,11 +31,13 @@ def literal(value: object) -> str | None:
 @dataclass(frozen=True)
 class Names:
     """What haproxy_peers calls things on a load balancer: the peers section, the
-    stick table (named after the backend) and the session cookie."""
+    stick table (named after the backend), the session cookie, and the response
+    header that tells what the handover hold did ("" where it says nothing)."""
 
     section: str
     table: str
     cookie: str
+    hold_header: str = ""
 
     @classmethod
     def from_variables(cls, variables: Mapping[str, object]) -> Names:
@@ -43,7 +46,7 @@ class Names:
         defaults = role_defaults(ROLE)
         return cls(
             **{
-                field: literal(variables.get(variable)) or str(defaults[variable])
+                field: literal(variables.get(variable)) or str(defaults[variable] or "")
                 for field, variable in NAME_VARIABLES.items()
             }
         )

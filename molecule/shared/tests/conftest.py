@@ -20,7 +20,7 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 from peerlab.channels import project_tool, within
 from peerlab.checkout import lab_defaults
 from peerlab.inventory import FloatingAddress, read_floating_address
-from peerlab.lab import LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
+from peerlab.lab import LoadBalancer, Names, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import show_proc
 from peerlab.sessions import session_id
@@ -68,7 +68,8 @@ def load_balancer(name: str) -> LoadBalancer:
             return target.check_output(within(command))
 
     address = private_ip(name)
-    return LoadBalancer(name=name, url=f"http://{address}/", run=run, address=address)
+    names = Names.from_variables(ANSIBLE.get_variables(name))
+    return LoadBalancer(name=name, url=f"http://{address}/", run=run, names=names, address=address)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ not lower the rate afterwards), until stopped or a bound is reached. Every
 request is recorded: when it was sent, how long it took, whether it got a
 backend's answer, and whether that answer differed from the session's first.
 
+Where the load balancers say that they held a request (the handover hold's
+response header, ``hold_header``), the record keeps what they said.
+
 Like a browser, a worker retries a request once, on a new connection, when
 the connection it reused was closed before any byte of the answer came back
 (a HAProxy worker that is stopping closes its idle connections); such
@@ -35,6 +38,8 @@ class Record:
     ok: list[int] = field(default_factory=list)
     moved: list[int] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
+    # The hold header of each answer ("<ms waited> <how it ended>"), "" if none.
+    held: list[str] = field(default_factory=list)
     retried: int = 0
 
     def moved_sessions(self) -> set[str]:
@@ -48,7 +53,17 @@ class Record:
             "latency_ms": [round(self.latency_ms[i], 3) for i in order],
             "ok": [self.ok[i] for i in order],
             "moved": [self.moved[i] for i in order],
+            # Only the held requests: [sent at s, ms waited, how the hold ended].
+            "held": [
+                [round(self.t_s[i], 4), *held_fields(self.held[i])] for i in order if self.held[i]
+            ],
         }
+
+
+def held_fields(header: str) -> list:
+    """[ms waited, how it ended] of a hold header's value ("12 learnt")."""
+    waited, _, outcome = header.partition(" ")
+    return [int(waited), outcome]
 
 
 class PacedLoad:
@@ -64,10 +79,11 @@ class PacedLoad:
         max_requests: int = MAX_REQUESTS,
         max_seconds: float = MAX_SECONDS,
         known: dict[str, str] | None = None,
+        hold_header: str | None = None,
     ) -> None:
         if rate <= 0 or workers <= 0 or not keys:
             raise ValueError("a paced load needs a positive rate, workers and sessions")
-        self.endpoint, self.cookie = endpoint, cookie
+        self.endpoint, self.cookie, self.hold_header = endpoint, cookie, hold_header
         self.rate, self.max_requests, self.max_seconds = rate, max_requests, max_seconds
         workers = min(workers, len(keys))
         self._shares = [list(keys[index::workers]) for index in range(workers)]
@@ -114,6 +130,7 @@ class PacedLoad:
             merged.ok += record.ok
             merged.moved += record.moved
             merged.sessions += record.sessions
+            merged.held += record.held
             merged.retried += record.retried
         return merged
 
@@ -138,8 +155,9 @@ class PacedLoad:
             key = keys[turn % len(keys)]
             turn += 1
             sent = time.monotonic()
-            answer, connection, retried = self._request(connection, key)
+            answer, held, connection, retried = self._request(connection, key)
             record.sessions.append(key)
+            record.held.append(held)
             record.t_s.append(sent - self.started)
             record.latency_ms.append((time.monotonic() - sent) * 1000)
             record.retried += retried
@@ -151,8 +169,9 @@ class PacedLoad:
 
     def _request(
         self, connection: http.client.HTTPConnection | None, key: str
-    ) -> tuple[str | None, http.client.HTTPConnection | None, int]:
-        """(backend's answer or None, the connection to reuse, 1 if retried)."""
+    ) -> tuple[str | None, str, http.client.HTTPConnection | None, int]:
+        """(backend's answer or None, the hold header or "", the connection to reuse,
+        1 if retried)."""
         headers = {"Cookie": f"{self.cookie}={key}"}
         for attempt in (0, 1):
             reused = connection is not None
@@ -167,12 +186,13 @@ class PacedLoad:
                 connection = None
                 if reused and attempt == 0:
                     continue
-                return None, None, attempt
+                return None, "", None, attempt
             except (OSError, http.client.HTTPException):
                 connection.close()
-                return None, None, attempt
+                return None, "", None, attempt
             if response.will_close:
                 connection.close()
                 connection = None
-            return (body if response.status == 200 else None), connection, attempt
-        return None, None, 1
+            held = response.getheader(self.hold_header, "") if self.hold_header else ""
+            return (body if response.status == 200 else None), held, connection, attempt
+        return None, "", None, 1

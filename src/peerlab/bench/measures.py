@@ -162,6 +162,30 @@ def reload_latencies(run: dict[str, Any]) -> list[float]:
     ]
 
 
+def held_waits(run: dict[str, Any]) -> list[float]:
+    """How long (ms) each request the handover hold held waited, by HAProxy's count."""
+    return [float(held[1]) for held in run["requests"].get("held", [])]
+
+
+def held_outcomes(run: dict[str, Any]) -> dict[str, int]:
+    """How the holds ended: learnt (the entry arrived), ended (the handover did), bound."""
+    counts: dict[str, int] = {}
+    for held in run["requests"].get("held", []):
+        counts[held[2]] = counts.get(held[2], 0) + 1
+    return counts
+
+
+def unknown_waits(run: dict[str, Any]) -> list[float]:
+    """Latency (ms) of a session no member knows, sent right after each reload settled."""
+    return [reload["unknown"]["ms"] for reload in run["reloads"] if "unknown" in reload]
+
+
+def with_hold(run: dict[str, Any]) -> bool:
+    """Whether the run had the handover hold (the role's default; runs recorded before
+    it existed had none)."""
+    return bool(run.get("hold", False))
+
+
 def throughput_rounds(document: Document, transport: str) -> dict[bool, list[float]]:
     """Requests per second of each round, with peers on (True) and off (False)."""
     rounds = measured(document, transport, "peers_on_off") or []

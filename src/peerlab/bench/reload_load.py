@@ -7,7 +7,11 @@ learnt from the old one, remote peers connected), then for a while after.
 Every session was sent once before the load, so its first server is known;
 the record says for every request whether it was answered and by which
 server, so failed requests, sessions that changed server and latency
-percentiles come out per phase.
+percentiles come out per phase. Requests the new worker held (the role's
+handover hold, which says so in a response header where the inventory asks
+for one) are recorded with how long they waited; after each reload, once it
+settled, one request with a session no member knows tells what the hold
+costs such a client then.
 """
 
 from __future__ import annotations
@@ -39,6 +43,23 @@ def first_answers(lb: LoadBalancer, keys: Sequence[str]) -> dict[str, str]:
     return answers
 
 
+def unknown_session(lb: LoadBalancer, key: str) -> dict:
+    """One request as a session no member knows, on a new connection: {ms, held}."""
+    connection = http.client.HTTPConnection(*direct(lb), timeout=5)
+    try:
+        started = time.monotonic()
+        connection.request("GET", "/", headers={"Cookie": f"{lb.names.cookie}={key}"})
+        response = connection.getresponse()
+        response.read()
+        took = (time.monotonic() - started) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"{lb.name} answered {response.status} to session {key}")
+        held = response.getheader(lb.names.hold_header, "") if lb.names.hold_header else ""
+    finally:
+        connection.close()
+    return {"ms": round(took, 3), "held": held}
+
+
 def entries_of(lb: LoadBalancer, keys: Sequence[str]) -> int:
     """How many of ``keys`` are in ``lb``'s stick table."""
     return len(set(keys) & set(show_table(lb.run, lb.names.table).entries))
@@ -64,7 +85,10 @@ def measure(
     entries_before = entries_of(lb, keys)
     remotes = [other.name for other in others]
     done = []
-    with PacedLoad(direct(lb), lb.names.cookie, keys, rate, known=known) as load:
+    hold_header = lb.names.hold_header or None
+    with PacedLoad(
+        direct(lb), lb.names.cookie, keys, rate, known=known, hold_header=hold_header
+    ) as load:
         progress(f"{balance}: {rate:g} req/s, {quiet_s:g} s before the reloads")
         wait_for(load, quiet_s)
         during = load.now()
@@ -72,7 +96,8 @@ def measure(
             progress(f"{balance}: reload {number + 1}/{reloads} under load")
             at = load.now()
             (took,) = reload_storm(lb, 1, remotes)
-            done.append({"at_s": round(at, 3), "took_s": round(took, 3)})
+            unknown = unknown_session(lb, f"unknown-{keys[0][:8]}-{number}")
+            done.append({"at_s": round(at, 3), "took_s": round(took, 3), "unknown": unknown})
         after = load.now()
         progress(f"{balance}: {quiet_s:g} s after the reloads")
         wait_for(load, quiet_s)

@@ -210,6 +210,11 @@ def _memory_rows(document: Document, transport: str) -> list[SummaryRow]:
     return [_row(SECTIONS["memory"], transport, what, summarize(mib), "MiB", note)]
 
 
+def reload_label(run: dict) -> str:
+    """How a reload run was configured: its balance, and the hold where it was off."""
+    return f"balance {run['balance']}" + ("" if measures.with_hold(run) else ", no hold")
+
+
 def _reload_rows(document: Document, transport: str) -> list[SummaryRow]:
     rows = []
     for run in measured(document, transport, "reload_under_load") or []:
@@ -222,8 +227,19 @@ def _reload_rows(document: Document, transport: str) -> list[SummaryRow]:
         )
         if "retried" in run:
             note += f", {run['retried']} retried on a new connection"
-        what = f"request latency during reloads, balance {run['balance']}"
+        what = f"request latency during reloads, {reload_label(run)}"
         rows.append(_row(SECTIONS["reload"], transport, what, summarize(latencies), "ms", note))
+        held = measures.held_waits(run)
+        if held:
+            outcomes = ", ".join(f"{n} {how}" for how, n in measures.held_outcomes(run).items())
+            what = f"requests held by the new worker, {reload_label(run)}"
+            note = f"{len(held)} of {len(run['requests']['ok'])} requests held ({outcomes})"
+            rows.append(_row(SECTIONS["reload"], transport, what, summarize(held), "ms", note))
+        unknown = measures.unknown_waits(run)
+        if unknown and measures.with_hold(run):
+            what = f"a session no member knows, right after each reload, {reload_label(run)}"
+            note = "sent once the reload settled (the hold ended): what such a client waits"
+            rows.append(_row(SECTIONS["reload"], transport, what, summarize(unknown), "ms", note))
     return rows
 
 
@@ -396,9 +412,14 @@ def _section_text(document: Document, key: str) -> list[str]:
             "known) goes through it on kept-alive connections; a request on a connection the "
             "old worker closed is retried once on a new one, as browsers do, and counted "
             "apart. A request 'moved' was answered by another server than that session's "
-            "first answer. With `roundrobin` a request that reaches a new worker before it learnt "
-            f"the table is balanced anew, so moves are expected there ({ROLE_NOTES}, "
-            "'Operating notes'); `hash` picks the same server in every process."
+            "first answer. A new worker serves before it has learnt the table from the old "
+            "one; the role's handover hold makes a request whose session it does not hold yet "
+            "wait for the entry (HAProxy's header says how long, and how the hold ended: the "
+            "entry was learnt, the handover ended, or the bound passed). The run without the "
+            "hold is the control: with `roundrobin` such a request is balanced anew and the "
+            f"session moves ({ROLE_NOTES}, 'Operating notes'). After each reload, once it "
+            "settled, one request as a session no member knows measures what the hold costs "
+            "such a client then."
         ]
     if key == "on_off":
         return [
@@ -428,27 +449,41 @@ def _section_tables(document: Document, key: str) -> list[str]:
         for t in transports(document):
             for run in measured(document, t, "reload_under_load") or []:
                 took = [reload["took_s"] for reload in run["reloads"]]
+                held, unknown = measures.held_waits(run), measures.unknown_waits(run)
                 rows.append(
                     (
                         t,
                         run["balance"],
+                        "on" if measures.with_hold(run) else "off",
                         f"{len(took)}",
                         f"{number(percentile(took, 50))} / {number(max(took))}" if took else "-",
                         f"{measures.reload_rate(run):.0f} (target {run['target_rps']:g})",
                         f"{run['failed']}",
                         f"{run['moved_sessions']} of {run['sessions']}",
                         f"{run['entries_before']:,} -> {run['entries_after']:,}",
+                        f"{len(held)}"
+                        + (
+                            f" ({number(percentile(held, 50))} / {number(percentile(held, 99))})"
+                            if held
+                            else ""
+                        ),
+                        f"{number(percentile(unknown, 50))} / {number(max(unknown))}"
+                        if unknown
+                        else "-",
                     )
                 )
         header = (
             "transport",
             "balance",
+            "hold",
             "reloads",
             "reload took median / max s",
             "req/s during reloads",
             "failed",
             "sessions moved",
             "entries before -> after",
+            "held (p50 / p99 ms)",
+            "unknown session after a reload, median / max ms",
         )
         return ["", *_table(header, rows)] if rows else []
     if key == "members":
@@ -623,10 +658,20 @@ def _headline(document: Document) -> dict[str, str]:
                 f"{number(percentile(point['resync_s'], 50))} s"
             )
         for run in measured(document, t, "reload_under_load") or []:
-            found[f"reloads, {run['balance']}, {t}: failed / moved"] = (
+            found[f"reloads, {reload_label(run)}, {t}: failed / moved"] = (
                 f"{run['failed']} / {run['moved_sessions']} at "
                 f"{measures.reload_rate(run):.0f} req/s"
             )
+            held = measures.held_waits(run)
+            if held:
+                found[f"reloads, {reload_label(run)}, {t}: held, p50 / p99 ms"] = (
+                    f"{len(held)}, {number(percentile(held, 50))} / {number(percentile(held, 99))}"
+                )
+            unknown = measures.unknown_waits(run)
+            if unknown and measures.with_hold(run):
+                found[f"unknown session after a reload, {reload_label(run)}, {t} (ms, max)"] = (
+                    number(max(unknown))
+                )
         ratio = measures.throughput_ratio(document, t)
         if ratio is not None:
             found[f"throughput peers on / off, {t}"] = f"{ratio:.3f}"

@@ -159,10 +159,23 @@ class Bench:
                 self.settle()
                 self.on_measured()
         if "reload" in wanted:
-            results["reload_under_load"] = [self.reload_under_load(transport, "roundrobin")]
-            self.provision(transport, {"haproxy_peers_balance": "hash"})
-            self.settle()
-            results["reload_under_load"].append(self.reload_under_load(transport, "hash"))
+            # The role's defaults (round robin, the handover hold), then hash, then
+            # round robin without the hold: what the hold prevents, same run.
+            runs = [self.reload_under_load(transport, "roundrobin")]
+            for variables in (
+                {"haproxy_peers_balance": "hash"},
+                {"haproxy_peers_handover_hold": False},
+            ):
+                self.provision(transport, variables)
+                self.settle()
+                runs.append(
+                    self.reload_under_load(
+                        transport,
+                        variables.get("haproxy_peers_balance", "roundrobin"),
+                        hold=variables.get("haproxy_peers_handover_hold", True),
+                    )
+                )
+            results["reload_under_load"] = runs
             self.provision(transport)
             self.settle()
             self.on_measured()
@@ -177,16 +190,17 @@ class Bench:
             self.on_measured()
         return results
 
-    def reload_under_load(self, transport: str, balance: str) -> dict:
+    def reload_under_load(self, transport: str, balance: str, hold: bool = True) -> dict:
         keys = [
-            replication.bench_key(f"{self.tag}-{transport}-{balance}", number)
+            replication.bench_key(f"{self.tag}-{transport}-{balance}-{hold}", number)
             for number in range(self.limits.reload_sessions)
         ]
-        return reload_load.measure(
+        run = reload_load.measure(
             self.lbs[0], self.lbs[1:], keys, balance, self.limits.reload_rate,
             self.limits.reloads, self.limits.reload_quiet_s,
-            lambda text: self.progress(f"{transport}: {text}"),
+            lambda text: self.progress(f"{transport}{'' if hold else ', no hold'}: {text}"),
         )  # fmt: skip
+        return {**run, "hold": hold}
 
     def members(self, transport: str) -> list[dict]:
         """Replication latency and resync time with each member count."""

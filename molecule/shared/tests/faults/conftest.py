@@ -8,11 +8,16 @@ printed at the end of the run, beside pass and fail.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
+from peerlab.bench.loadgen import PacedLoad, Record
+from peerlab.bench.reload_load import entries_of, first_answers
+from peerlab.bench.replication import bench_key, direct
 from peerlab.channels import within
+from peerlab.lab import REPLICATION_TIMEOUT_S, LoadBalancer
+from peerlab.sync import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +36,89 @@ def web(web_hosts):
 def rolling_restart(ansible_playbook) -> Callable[..., subprocess.CompletedProcess]:
     """Run playbooks/rolling_restart.yml with ansible-playbook's ``options``."""
     return lambda *options: ansible_playbook("rolling_restart.yml", *options)
+
+
+# The benchmark's load (`make bench`, bench/results/): what a reload, a kill
+# or a restart must not move a session under.
+LOAD_RATE = 600.0
+LOAD_SESSIONS = 200
+
+
+class StickyLoad:
+    """``LOAD_SESSIONS`` sessions at ``LOAD_RATE`` requests/s, shared out over ``lbs``,
+    each session's server learnt before the load; moves are counted against it."""
+
+    def __init__(self, lbs: Sequence[LoadBalancer], tag: str, rate: float = LOAD_RATE) -> None:
+        self.lbs = list(lbs)
+        self.keys = [bench_key(tag, number) for number in range(LOAD_SESSIONS)]
+        self.known = first_answers(self.lbs[0], self.keys)
+        for lb in self.lbs[1:]:
+            wait_until(
+                lambda lb=lb: (entries_of(lb, self.keys) == len(self.keys), "not yet"),
+                REPLICATION_TIMEOUT_S,
+                f"{LOAD_SESSIONS} sessions replicated to {lb.name}",
+            )
+        self.loads = [
+            PacedLoad(direct(lb), lb.names.cookie, self.keys, rate / len(self.lbs),
+                      known=self.known, hold_header=lb.names.hold_header or None)
+            for lb in self.lbs
+        ]  # fmt: skip
+        self.record = Record()
+        self.tables = {lb.name: self.entries(lb) for lb in self.lbs}
+
+    def entries(self, lb: LoadBalancer) -> dict[str, str | None]:
+        """Key -> server of this load's sessions in ``lb``'s table."""
+        servers = lb.table_servers()
+        return {key: servers.get(key) for key in self.keys}
+
+    def __enter__(self) -> StickyLoad:
+        for load in self.loads:
+            load.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for load in self.loads:
+            record = load.stop()
+            for name in ("t_s", "latency_ms", "ok", "moved", "sessions", "held"):
+                getattr(self.record, name).extend(getattr(record, name))
+            self.record.retried += record.retried
+
+    def now(self) -> float:
+        """Seconds since the load started, on its records' time base."""
+        return self.loads[0].now()
+
+    def answered_after(self, moment: float) -> int:
+        """Requests sent after ``moment`` (``now()``) that a backend answered."""
+        record = self.record
+        return sum(ok for t, ok in zip(record.t_s, record.ok, strict=True) if t > moment)
+
+    @property
+    def failed(self) -> int:
+        return len(self.record.ok) - sum(self.record.ok)
+
+    def summary(self) -> str:
+        held = [int(value.split()[0]) for value in self.record.held if value]
+        hold = f", {len(held)} held (longest {max(held)} ms)" if held else ", none held"
+        return (
+            f"{len(self.record.ok)} requests at {LOAD_RATE:g}/s to "
+            f"{'+'.join(lb.name for lb in self.lbs)}: {self.failed} failed, "
+            f"{self.record.retried} retried, {len(self.record.moved_sessions())} of "
+            f"{len(self.keys)} sessions moved{hold}"
+        )
+
+    def assert_nothing_moved(self) -> None:
+        assert len(self.record.ok) > 0, "the load sent nothing"
+        moved = self.record.moved_sessions()
+        assert not moved, f"{len(moved)} of {len(self.keys)} sessions moved: {self.summary()}"
+
+    def assert_every_entry_kept(self) -> None:
+        """Every session's entry on every member, with the server it had before."""
+        for lb in self.lbs:
+            now = self.entries(lb)
+            lost = {k: (v, now[k]) for k, v in self.tables[lb.name].items() if now[k] != v}
+            assert not lost, f"{lb.name}: {len(lost)} of {len(self.keys)} entries lost: {lost}"
+
+
+@pytest.fixture
+def sticky_load() -> Callable[..., StickyLoad]:
+    return StickyLoad

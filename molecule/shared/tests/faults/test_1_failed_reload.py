@@ -1,26 +1,30 @@
-"""A reload HAProxy refuses fails the play with HAProxy's reason; the old worker serves on.
+"""A change HAProxy would refuse never reaches a listener; one it refuses fails the play.
 
 `haproxy -c` accepts a statistics bind on a port another process holds: the
-port is only taken when the new worker starts, and it cannot. HAProxy's
-master then keeps the old worker; playbooks/site.yml must fail and say why,
-and a second run must fail again instead of reporting ok.
+port is only taken when the new worker starts, and it cannot. The reload
+module tries every bind before it signals HAProxy, so such a change fails
+the play on the first member, before any reload: no listener pauses, the
+second member is not touched, and the floating address stays where it is.
 
-While the new worker retries its binds (HAProxy tries for about 2 s), the old
-worker's listeners are paused: new connections are refused for that long,
-then the old worker accepts again. Load on both members measures it.
+With that check turned off (haproxy_peers_reload_preflight: false), HAProxy
+itself refuses the new worker: the old one keeps serving, but its listeners
+are paused while the new worker retries its binds (about 2 s), then accept
+again; the play fails with HAProxy's reason and the file that runs is put
+back. Load on the member measures that window.
 """
 
 from __future__ import annotations
 
+import re
 from contextlib import ExitStack
 
 import pytest
 
 from peerlab.channels import within
-from peerlab.failover import error_windows
+from peerlab.failover import error_windows, holders
 from peerlab.lab import wait_all_synced, wait_reloaded
 from peerlab.load import SessionLoad
-from peerlab.runtime import show_peers, show_proc
+from peerlab.runtime import show_proc
 from peerlab.sync import wait_until
 
 HOG_UNIT = "peerlab-port-hog"
@@ -30,6 +34,8 @@ BURST_GAP_S = 1.0
 # The longest a refused reload may leave new connections refused: HAProxy's
 # bind retries take about 2 s, then the old worker resumes its listeners.
 REFUSAL_WINDOW_MAX_S = 5.0
+# About 30 new connections a second to each target.
+LOAD_INTERVAL_S = 0.03
 LISTENER = (
     "import socket, time; s = socket.socket(); "
     f"s.bind(('0.0.0.0', {HOG_PORT})); s.listen(); time.sleep(3600)"
@@ -40,14 +46,19 @@ def config_checksum(lb) -> str:
     return lb.run("sha256sum /etc/haproxy/haproxy.cfg").split()[0]
 
 
-def link_state(lb) -> str:
-    """The member's peer links as its runtime API shows them, for the figures."""
-    try:
-        peers = show_peers(lb.run).get(lb.names.section)
-    except AssertionError:
-        # HAProxy 3.2 leaves the socket's path to the refused worker's dead socket.
-        return "runtime API socket not answering"
-    return "up" if peers and all(p.connected for p in peers.remotes) else "down"
+def vrrp_transitions(lb, since: str) -> list[str]:
+    """keepalived's state changes on ``lb`` since ``since`` (seconds since the epoch)."""
+    journal = lb.run(f"journalctl -u keepalived --since @{since} --no-pager -o cat")
+    return [line for line in journal.splitlines() if "Entering" in line and "STATE" in line]
+
+
+def hosts_of_task(output: str, title: str) -> list[str]:
+    """The hosts ansible-playbook reported a result for under task (or handler) ``title``."""
+    hosts = []
+    for block in re.split(r"^(?:TASK|RUNNING HANDLER) \[", output, flags=re.M)[1:]:
+        if block.startswith(title + "]"):
+            hosts += re.findall(r"^(?:ok|changed|fatal|failed|skipping): \[([^\]]+)\]", block, re.M)
+    return sorted(set(hosts))
 
 
 @pytest.fixture
@@ -83,69 +94,103 @@ def port_hog(lbs):
         wait_all_synced(lbs, timeout=120)
 
 
-def test_a_refused_reload_fails_the_site_playbook_and_the_old_workers_keep_serving(
-    settled, lbs, lab_entries, ansible_playbook, figures, request
+def test_a_change_haproxy_would_refuse_fails_site_yml_before_any_reload(
+    settled, lbs, lab_entries, floating, port_hog, ansible_playbook, figures
 ):
     lab_entries(8100)
     sessions = range(8100, 8105)
-    answers = {lb.name: lb.backends_for(sessions) for lb in lbs}
-    before = {lb.name: (show_proc(lb.run), config_checksum(lb)) for lb in lbs}
-    port = request.getfixturevalue("port_hog")
-    outputs = []
+    processes = {lb.name: show_proc(lb.run) for lb in lbs}
+    checksums = {lb.name: config_checksum(lb) for lb in lbs}
+    (holder,) = holders(lbs, floating.address)
+    since = lbs[0].run("date +%s").strip()
+    targets = {lb.name: lb.url for lb in lbs} | {"floating address": floating.url}
     with ExitStack() as stack:
         loads = {
-            lb.name: stack.enter_context(
-                SessionLoad([lb.url], sessions, request_timeout=1.0, interval=0.01)
+            name: stack.enter_context(
+                SessionLoad([url], sessions, request_timeout=1.0, interval=LOAD_INTERVAL_S)
             )
-            for lb in lbs
+            for name, url in targets.items()
         }
-        for _ in range(2):
-            result = ansible_playbook("site.yml", "-e", f"haproxy_peers_stats_bind=*:{port}")
-            outputs.append(result.stdout + result.stderr)
-            assert result.returncode != 0, outputs[-1][-3000:]
-    reports = {name: load.report for name, load in loads.items()}
-    for run, output in enumerate(outputs, 1):
-        refusals = output.count("HAProxy refused to start a worker")
-        assert refusals >= len(lbs), f"run {run}: {refusals} refusals: {output[-3000:]}"
-        assert f":{port}" in output, output[-3000:]
-        assert "Address already in use" in output, output[-3000:]
-    links = {}
+        result = ansible_playbook("site.yml", "-e", f"haproxy_peers_stats_bind=*:{port_hog}")
+        still_held = holders(lbs, floating.address)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    # The first member's preflight names the port and who holds it.
+    assert "HAProxy would refuse to start a worker" in output, output[-3000:]
+    assert f"port {port_hog} is already in use by python3" in output, output[-3000:]
+    assert f"0.0.0.0:{port_hog}" in output, output[-3000:]
     for lb in lbs:
-        procs, checksum = before[lb.name]
-        links[lb.name] = link_state(lb)
-        after = show_proc(lb.run)
-        # 3.2 lists the worker that keeps serving among the old ones.
-        serving = after.workers + after.old_workers
-        assert (after.master_pid, serving) == (procs.master_pid, procs.workers), (
-            f"{lb.name}: {procs} -> {after}"
+        # Not reloaded, not restarted; the file on disk is the one that runs.
+        assert show_proc(lb.run) == processes[lb.name], lb.name
+        assert config_checksum(lb) == checksums[lb.name], lb.name
+    # One member at a time: the second one never got the change.
+    assert hosts_of_task(output, "haproxy_peers : Render haproxy.cfg") == [lbs[0].name]
+    assert hosts_of_task(output, "haproxy_peers : Reload HAProxy") == [lbs[0].name]
+    assert still_held == [holder], [lb.name for lb in still_held]
+    assert holders(lbs, floating.address) == [holder]
+    for lb in lbs:
+        assert vrrp_transitions(lb, since) == [], lb.name
+    for name, load in loads.items():
+        report = load.report
+        assert report.requests > 0, f"{name}: the load sent nothing"
+        assert not report.errors, f"{name}: {len(report.errors)} failed: {report.errors[:5]}"
+        assert not report.moved, f"{name}: sessions moved: {report.moved}"
+    figures["refused change (site.yml)"] = (
+        f"failed on {lbs[0].name} naming :{port_hog} before any reload, {lbs[1].name} untouched; "
+        + ", ".join(f"{n}: {load.report.requests} requests, 0 failed" for n, load in loads.items())
+        + f"; the floating address stayed on {holder.name}"
+    )
+
+
+def test_a_reload_haproxy_refuses_fails_with_its_reason_and_the_old_worker_serves_on(
+    settled, lbs, lab_entries, floating, port_hog, apply_role, lab_servers, figures
+):
+    lab_entries(8150)
+    sessions = range(8150, 8155)
+    # The member that does not hold the floating address: its pause moves nothing.
+    (holder,) = holders(lbs, floating.address)
+    (lb,) = [member for member in lbs if member is not holder]
+    answers = lb.backends_for(sessions)
+    before, checksum = show_proc(lb.run), config_checksum(lb)
+    with SessionLoad([lb.url], sessions, request_timeout=1.0, interval=0.01) as load:
+        result = apply_role(
+            "haproxy_peers",
+            lb.name,
+            {
+                "haproxy_peers_servers": lab_servers,
+                "haproxy_peers_stats_bind": f"*:{port_hog}",
+                "haproxy_peers_reload_preflight": False,
+            },
         )
-        assert after.reloads == procs.reloads + 2, lb.name
-        # 2.6 and 3.0 count refusals; 3.2's counter says whether the last one failed.
-        assert after.failed_reloads >= 1, lb.name
-        assert after.last_reload_refused, lb.name
-        # The configuration that runs is the one on disk again.
-        assert config_checksum(lb) == checksum, lb.name
-        now = lb.backends_for(sessions)
-        moved = {
-            n: (answers[lb.name][n], now[n]) for n in sessions if now[n] != answers[lb.name][n]
-        }
-        assert not moved, f"{lb.name}: {len(moved)} of {len(sessions)} sessions moved: {moved}"
-    windows = {}
-    for name, report in reports.items():
-        assert not report.moved, f"{name}: sessions moved during the refusals: {report.moved}"
-        windows[name] = error_windows(report.failures, BURST_GAP_S)
-        assert all(window <= REFUSAL_WINDOW_MAX_S for window in windows[name]), (
-            f"{name}: new connections refused for {windows[name]} s (at most "
-            f"{REFUSAL_WINDOW_MAX_S:g} s each): the old worker did not resume accepting; "
-            f"{report.errors[-3:]}"
-        )
-    refused = {
-        name: f"{len(report.failures)} of {report.requests} failed, windows "
-        + (", ".join(f"{w:.2f}" for w in windows[name]) or "none")
-        + " s"
-        for name, report in reports.items()
-    }
-    figures["refused reloads (site.yml, twice)"] = (
-        f"both runs failed naming :{port}; {len(sessions)}/{len(sessions)} sessions kept on each "
-        f"LB; peer links while refused: {links}; requests to each LB meanwhile: {refused}"
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "HAProxy refused to start a worker" in output, output[-3000:]
+    assert f":{port_hog}" in output, output[-3000:]
+    assert "Address already in use" in output, output[-3000:]
+    after = show_proc(lb.run)
+    # 3.2 lists the worker that keeps serving among the old ones.
+    assert (after.master_pid, after.workers + after.old_workers) == (
+        before.master_pid,
+        before.workers,
+    ), f"{before} -> {after}"
+    assert after.reloads == before.reloads + 1
+    # 2.6 and 3.0 count refusals; 3.2's counter says whether the last one failed.
+    assert after.failed_reloads >= 1
+    assert after.last_reload_refused
+    assert config_checksum(lb) == checksum, "the file that runs is not back in place"
+    assert lb.backends_for(sessions) == answers
+    report = load.report
+    assert not report.moved, f"sessions moved during the refusal: {report.moved}"
+    windows = error_windows(report.failures, BURST_GAP_S)
+    # The load saw the pause, and the old worker accepted again after it.
+    assert len(windows) == 1, f"refusal windows {windows}: {report.errors[-3:]}"
+    assert windows[0] <= REFUSAL_WINDOW_MAX_S, (
+        f"new connections refused for {windows[0]:.2f} s: the old worker did not resume"
+    )
+    assert report.answered > len(report.failures), report
+    assert holders(lbs, floating.address) == [holder]
+    figures["refused reload (preflight off)"] = (
+        f"{lb.name}: failed naming :{port_hog}; new connections refused for "
+        f"{windows[0]:.2f} s ({len(report.failures)} of {report.requests} requests), "
+        f"{len(sessions)}/{len(sessions)} sessions kept"
     )
