@@ -14,6 +14,7 @@ from peerlab.bench.goals import (
     replication_goal,
     resync_goals,
     throughput_goals,
+    unknown_session_goals,
     verdicts,
 )
 from peerlab.bench.results import load, validate
@@ -134,6 +135,23 @@ def reload_run(rate: int, failed: int = 0, moved: int = 0) -> dict:
 def test_reloads_under_load_need_no_failure_no_move_and_500_requests_per_second(run, status):
     document = validate(tiny({"reload_under_load": [run]}))
     assert statuses(reload_goals(document)) == [status]
+
+
+def test_the_control_run_without_the_hold_is_not_judged():
+    held = {**reload_run(600), "hold": True}
+    control = {**reload_run(600, moved=30), "hold": False}
+    document = validate(tiny({"reload_under_load": [held, control]}))
+    assert statuses(reload_goals(document)) == [MET]
+
+
+@pytest.mark.parametrize(("slowest", "status"), [(99.9, MET), (100.0, NOT_MET)])
+def test_a_session_no_member_knows_waits_under_100_ms_after_a_reload(slowest, status):
+    run = {**reload_run(600), "hold": True}
+    run["reloads"] = [
+        {"at_s": 12.0, "took_s": 0.4, "unknown": {"ms": ms, "held": ""}} for ms in (2.0, slowest)
+    ]
+    document = validate(tiny({"reload_under_load": [run]}))
+    assert statuses(unknown_session_goals(document)) == [status]
 
 
 def on_off(on_rps: float, off_rps: float) -> list[dict]:

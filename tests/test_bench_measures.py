@@ -41,6 +41,24 @@ def test_a_reload_timeline_counts_each_second_up_to_the_planned_end():
     assert measures.reload_latencies(reload_run) == [2.0, 9.0, 4.0]
 
 
+def test_held_requests_and_the_unknown_session_after_each_reload_come_from_the_record():
+    with_hold = {
+        **run(t_s=[1.2, 1.3], latency_ms=[14.0, 3.0], ok=[1, 1], moved=[0, 0],
+              held=[[1.2, 12, "learnt"], [1.25, 1000, "bound"]]),
+        "reloads": [{"at_s": 1.5, "took_s": 0.2, "unknown": {"ms": 2.5, "held": ""}}],
+        "hold": True,
+    }  # fmt: skip
+    assert measures.held_waits(with_hold) == [12.0, 1000.0]
+    assert measures.held_outcomes(with_hold) == {"learnt": 1, "bound": 1}
+    assert measures.unknown_waits(with_hold) == [2.5]
+    assert measures.with_hold(with_hold)
+    # Runs recorded before the hold existed: none of it, and no hold.
+    before = run(t_s=[1.2], latency_ms=[1.0], ok=[1], moved=[0])
+    assert measures.held_waits(before) == []
+    assert measures.unknown_waits(before) == []
+    assert not measures.with_hold(before)
+
+
 def test_replication_pools_runs_and_counts_missed_sessions():
     runs = [
         {"after_response_ms": [1.0, 2.0], "after_request_ms": [1.5, 2.5], "missed": 1},

@@ -40,7 +40,7 @@ def test_a_missing_inventory_file_is_named(tmp_path):
         read_inventory(tmp_path / "nope.yml")
 
 
-def test_the_lab_inventory_uses_the_role_default_names():
+def test_the_lab_inventory_uses_the_role_default_names_and_names_the_hold_header():
     hosts = load_balancer_hosts(read_inventory(LAB))
     defaults = role_defaults("haproxy_peers")
     assert {h.names for h in hosts} == {
@@ -48,6 +48,8 @@ def test_the_lab_inventory_uses_the_role_default_names():
             section=defaults["haproxy_peers_section_name"],
             table=defaults["haproxy_peers_backend_name"],
             cookie=defaults["haproxy_peers_stick_cookie"],
+            # The lab's tests and benchmark count held requests by it.
+            hold_header="X-Handover-Hold",
         )
     }
 

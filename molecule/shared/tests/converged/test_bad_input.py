@@ -157,6 +157,16 @@ BAD_LB_INPUT = {
         "is not signed by the CA in haproxy_peers_tls_ca_src",
         "the other members would refuse {host}",
     ),
+    "handover hold bound that is no duration": (
+        lambda folder: {"haproxy_peers_handover_hold_timeout": "soon"},
+        "which is no duration",
+        "haproxy_peers_handover_hold_timeout is",
+    ),
+    "handover hold bound longer than the client timeout": (
+        lambda folder: {"haproxy_peers_handover_hold_timeout": "60s"},
+        "longer than haproxy_peers_timeout_client",
+        "haproxy_peers_handover_hold_timeout is",
+    ),
     "statistics page without credentials": (
         lambda folder: {"haproxy_peers_stats_password": ""},
         "The statistics page of {host} needs credentials",
@@ -166,7 +176,7 @@ BAD_LB_INPUT = {
 
 
 @pytest.mark.parametrize("case", list(BAD_LB_INPUT))
-def test_bad_tls_or_stats_input_stops_before_any_change_naming_what_to_set(
+def test_bad_tls_stats_or_hold_input_stops_before_any_change_naming_what_to_set(
     case, apply_role, lb_hosts, lab_servers, tmp_path
 ):
     make_vars, message, names = BAD_LB_INPUT[case]
