@@ -67,6 +67,9 @@ def render_haproxy_cfg(
     values = {
         # The handover hold's Lua action where this machine's HAProxy finds it.
         "__haproxy_peers_hold_script": str(ROLE / "files" / "haproxy_peers_hold.lua"),
+        # What the role reads from `haproxy -vv` on the host: this machine's
+        # HAProxy (Debian 12's 2.6) has no Lua boolean conversion to name.
+        "__haproxy_peers_lua_bool_conversion": False,
         "inventory_hostname": host,
         "groups": {group: list(peers)},
         "hostvars": {name: {"haproxy_peers_peer_address": ip} for name, ip in peers.items()},

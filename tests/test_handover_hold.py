@@ -9,6 +9,7 @@ worker holds its table.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 import requests
 from loopback_pair import NAMES, handover, loopback_pair
 
-from peerlab.lab import LoadBalancer, wait_reloaded, wait_replicated
+from peerlab.lab import LoadBalancer, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.local_haproxy import LocalHAProxy
 from peerlab.runtime import show_proc, socket_command
 from peerlab.sessions import cookie_header
@@ -129,3 +130,27 @@ def test_a_reload_through_the_helper_ends_the_hold_once_the_new_worker_has_the_t
     _, held, seconds = ask(lbs[0], 9403)
     assert held is None, held
     assert seconds < BOUND_MS / 1000 / 2
+
+
+def test_the_helper_says_so_at_once_when_haproxy_refuses_the_new_worker(pair):
+    lbs, instances = pair
+    instance = instances[0]
+    original = instance.config.read_text()
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    try:
+        instance.config.write_text(original + f"\nfrontend refused\n    bind 127.0.0.1:{port}\n")
+        started = time.monotonic()
+        said = handover(instance, "reload")
+        took = time.monotonic() - started
+        assert "HAProxy did not start the new worker" in said, said
+        # Seen from the master's counters, not waited out.
+        assert took < WINDOW_S / 2, said
+        assert show_proc(lbs[0].run).failed_reloads >= 1
+    finally:
+        held.close()
+        instance.config.write_text(original)
+        handover(instance, "reload")
+        wait_all_synced(lbs, timeout=30)

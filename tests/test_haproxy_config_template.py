@@ -157,3 +157,12 @@ def test_the_hold_follows_its_variables_and_goes_entirely_when_turned_off():
     off = render("haproxy-1", haproxy_peers_handover_hold=False)
     assert "lua" not in off
     assert "haproxy_peers_hold" not in off
+
+
+def test_lua_boolean_conversion_is_named_before_lua_load_where_haproxy_asks_for_it():
+    # HAProxy 3.1 and newer warn without it; 2.6 and 3.0 do not know the keyword.
+    config = section(render("haproxy-1", __haproxy_peers_lua_bool_conversion=True), "global")
+    tunable = "tune.lua.bool-sample-conversion normal"
+    lua_load = next(i for i, line in enumerate(config) if line.startswith("lua-load"))
+    assert config.index(tunable) < lua_load
+    assert tunable not in render("haproxy-1", __haproxy_peers_lua_bool_conversion=False)

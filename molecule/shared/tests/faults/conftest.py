@@ -8,7 +8,7 @@ printed at the end of the run, beside pass and fail.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -17,6 +17,7 @@ from peerlab.bench.reload_load import entries_of, first_answers
 from peerlab.bench.replication import bench_key, direct
 from peerlab.channels import within
 from peerlab.lab import REPLICATION_TIMEOUT_S, LoadBalancer
+from peerlab.runtime import socket_command
 from peerlab.sync import wait_until
 
 
@@ -118,7 +119,30 @@ class StickyLoad:
             lost = {k: (v, now[k]) for k, v in self.tables[lb.name].items() if now[k] != v}
             assert not lost, f"{lb.name}: {len(lost)} of {len(self.keys)} entries lost: {lost}"
 
+    def forget(self, lbs: Sequence[LoadBalancer]) -> None:
+        """Remove this load's sessions from every member's table: a run that moved
+        sessions (the control without the hold) can leave the members disagreeing
+        on them, which is no business of the tests after it."""
+        for lb in lbs:
+            for start in range(0, len(self.keys), FORGET_BATCH):
+                batch = self.keys[start : start + FORGET_BATCH]
+                commands = "; ".join(f"clear table {lb.names.table} key {key}" for key in batch)
+                lb.run(socket_command(commands))
+
+
+# Keys cleared per runtime API line (a line must fit HAProxy's buffer).
+FORGET_BATCH = 50
+
 
 @pytest.fixture
-def sticky_load() -> Callable[..., StickyLoad]:
-    return StickyLoad
+def sticky_load(lbs) -> Iterator[Callable[..., StickyLoad]]:
+    """Makes StickyLoads; their sessions leave every table after the test."""
+    made: list[StickyLoad] = []
+
+    def make(*args, **kwargs) -> StickyLoad:
+        made.append(StickyLoad(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for load in made:
+        load.forget(lbs)
