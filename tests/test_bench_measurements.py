@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from bench_documents import tiny
 from role_template import render_haproxy_cfg
 
 from peerlab.bench import members, throughput
 from peerlab.bench.loadgen import PacedLoad
+from peerlab.bench.results import validate
 from peerlab.channels import project_tool
 
 PEERS = {"haproxy-1": "192.168.56.11", "haproxy-2": "192.168.56.12"}
@@ -90,6 +92,9 @@ class Backends(http.server.BaseHTTPRequestHandler):
         body = f"Backend {2 if key == 'moving' and count > 3 else 1}\n".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        if key == "steady-a" and count == 1:
+            # What HAProxy's handover hold says of a request it held.
+            self.send_header("X-Handover-Hold", "7 learnt")
         if total % 5 == 0:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -112,9 +117,16 @@ def backends() -> Iterator[tuple[str, int]]:
 
 def test_the_paced_load_records_every_request_and_the_sessions_that_moved(backends):
     keys = ["steady-a", "steady-b", "moving"]
-    with PacedLoad(backends, "JSESSIONID", keys, rate=500, workers=3, max_requests=30) as load:
+    with PacedLoad(
+        backends, "JSESSIONID", keys, rate=500, workers=3, max_requests=30,
+        hold_header="X-Handover-Hold",
+    ) as load:  # fmt: skip
         assert load.wait_bound(timeout=30)
     record = load.stop()
+    (held,) = record.held_requests()
+    assert held[1:] == [7, "learnt"]
+    first = min(t for t, key in zip(record.t_s, record.sessions, strict=True) if key == "steady-a")
+    assert held[0] == round(first, 4)
     assert len(record.t_s) == 30
     sent = record.to_dict()["t_s"]
     assert sent == sorted(sent)
@@ -122,6 +134,23 @@ def test_the_paced_load_records_every_request_and_the_sessions_that_moved(backen
     assert record.moved_sessions() == {"moving"}
     assert sum(record.moved) == Backends.served["moving"] - 3
     assert sum(Backends.served.values()) == 30, "a closed connection is reopened, not retried"
+
+
+def test_a_reload_run_of_the_paced_load_is_a_valid_results_document(backends):
+    with PacedLoad(
+        backends, "JSESSIONID", ["steady-a", "steady-b"], rate=500, workers=2, max_requests=10,
+        hold_header="X-Handover-Hold",
+    ) as load:  # fmt: skip
+        assert load.wait_bound(timeout=30)
+    record = load.stop()
+    run = {
+        "balance": "roundrobin", "target_rps": 500, "sessions": 2, "hold": True,
+        "reloads": [{"at_s": 0.01, "took_s": 0.01, "unknown": {"ms": 1.0, "held": ""}}],
+        "phases": {"before": [0.0, 0.01], "during": [0.01, 0.02], "after": [0.02, 0.05]},
+        "requests": record.to_dict(), "held": record.held_requests(), "failed": 0,
+        "retried": record.retried, "moved_sessions": 0, "entries_before": 2, "entries_after": 2,
+    }  # fmt: skip
+    validate(tiny({"reload_under_load": [run]}))
 
 
 def test_a_paced_load_without_sessions_or_rate_is_refused():

@@ -43,11 +43,11 @@ def test_a_reload_timeline_counts_each_second_up_to_the_planned_end():
 
 def test_held_requests_and_the_unknown_session_after_each_reload_come_from_the_record():
     with_hold = {
-        **run(t_s=[1.2, 1.3], latency_ms=[14.0, 3.0], ok=[1, 1], moved=[0, 0],
-              held=[[1.2, 12, "learnt"], [1.25, 1000, "bound"]]),
+        **run(t_s=[1.2, 1.3], latency_ms=[14.0, 3.0], ok=[1, 1], moved=[0, 0]),
+        "held": [[1.2, 12, "learnt"], [1.25, 1000, "bound"]],
         "reloads": [{"at_s": 1.5, "took_s": 0.2, "unknown": {"ms": 2.5, "held": ""}}],
         "hold": True,
-    }  # fmt: skip
+    }
     assert measures.held_waits(with_hold) == [12.0, 1000.0]
     assert measures.held_outcomes(with_hold) == {"learnt": 1, "bound": 1}
     assert measures.unknown_waits(with_hold) == [2.5]
@@ -57,6 +57,8 @@ def test_held_requests_and_the_unknown_session_after_each_reload_come_from_the_r
     assert measures.held_waits(before) == []
     assert measures.unknown_waits(before) == []
     assert not measures.with_hold(before)
+    # A run of the hold is a valid results document.
+    validate(tiny({"reload_under_load": [with_hold]}))
 
 
 def test_replication_pools_runs_and_counts_missed_sessions():

@@ -37,7 +37,7 @@ def expected_files(document: dict) -> set[str]:
     }
     for transport in transports(document):
         for run in measured(document, transport, "reload_under_load") or []:
-            names.add(plots.reload_file(transport, run["balance"]))
+            names.add(plots.reload_file(transport, run))
     return names
 
 
@@ -125,3 +125,12 @@ def test_runs_and_member_counts_without_samples_still_draw(tmp_path):
     for section in ("replication_cdf", "replication_runs", "members"):
         assert len(drawn[section]) == 1, section
         assert_png(drawn[section][0])
+
+
+def test_the_control_run_without_the_hold_gets_a_figure_of_its_own():
+    held = {"balance": "roundrobin", "hold": True}
+    control = {"balance": "roundrobin", "hold": False}
+    assert plots.reload_file("tls", held) == "reload-under-load-tls-roundrobin.png"
+    assert plots.reload_file("tls", control) == "reload-under-load-tls-roundrobin-no-hold.png"
+    # Runs recorded before the hold existed keep their names.
+    assert plots.reload_file("tls", {"balance": "hash"}) == "reload-under-load-tls-hash.png"

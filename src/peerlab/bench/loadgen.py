@@ -53,11 +53,13 @@ class Record:
             "latency_ms": [round(self.latency_ms[i], 3) for i in order],
             "ok": [self.ok[i] for i in order],
             "moved": [self.moved[i] for i in order],
-            # Only the held requests: [sent at s, ms waited, how the hold ended].
-            "held": [
-                [round(self.t_s[i], 4), *held_fields(self.held[i])] for i in order if self.held[i]
-            ],
         }
+
+    def held_requests(self) -> list[list]:
+        """The requests the load balancer held: [sent at s, ms waited, how the hold ended],
+        in order of sending."""
+        order = sorted(range(len(self.t_s)), key=self.t_s.__getitem__)
+        return [[round(self.t_s[i], 4), *held_fields(self.held[i])] for i in order if self.held[i]]
 
 
 def held_fields(header: str) -> list:

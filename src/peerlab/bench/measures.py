@@ -164,13 +164,13 @@ def reload_latencies(run: dict[str, Any]) -> list[float]:
 
 def held_waits(run: dict[str, Any]) -> list[float]:
     """How long (ms) each request the handover hold held waited, by HAProxy's count."""
-    return [float(held[1]) for held in run["requests"].get("held", [])]
+    return [float(held[1]) for held in run.get("held", [])]
 
 
 def held_outcomes(run: dict[str, Any]) -> dict[str, int]:
     """How the holds ended: learnt (the entry arrived), ended (the handover did), bound."""
     counts: dict[str, int] = {}
-    for held in run["requests"].get("held", []):
+    for held in run.get("held", []):
         counts[held[2]] = counts.get(held[2], 0) + 1
     return counts
 

@@ -42,9 +42,11 @@ PEERS_ON_OFF = "peers-on-off.png"
 MEMBERS = "members.png"
 
 
-def reload_file(transport: str, balance: str) -> str:
-    """File name of one reload-under-load figure."""
-    return f"reload-under-load-{transport}-{balance}.png"
+def reload_file(transport: str, run: dict) -> str:
+    """File name of one reload-under-load figure: its transport, balance, and the
+    handover hold where the run had it off (the control)."""
+    hold = "" if measures.with_hold(run) or "hold" not in run else "-no-hold"
+    return f"reload-under-load-{transport}-{run['balance']}{hold}.png"
 
 
 def colour(transport: str) -> str:
@@ -325,7 +327,9 @@ def reload_under_load(document: Document, transport: str, run: dict, path: Path)
     rate_ax.legend(loc="lower right", fontsize=8)
     count = len(run["requests"]["t_s"])
     what = (
-        f"Reload under load, balance {run['balance']}, {transport} peers: "
+        f"Reload under load, balance {run['balance']}"
+        f"{'' if measures.with_hold(run) or 'hold' not in run else ', handover hold off'}, "
+        f"{transport} peers: "
         f"{len(run['reloads'])} reloads (dotted; shaded: the reload phase), {count:,} requests, "
         f"{measures.reload_rate(run):.0f} req/s during the reloads, {run['failed']} failed, "
         f"{run['moved_sessions']} of {run['sessions']} sessions moved"
@@ -338,7 +342,7 @@ def reload_figures(document: Document, folder: Path) -> list[Path]:
     written = []
     for transport in transports(document):
         for run in measured(document, transport, "reload_under_load") or []:
-            path = folder / reload_file(transport, run["balance"])
+            path = folder / reload_file(transport, run)
             written.append(reload_under_load(document, transport, run, path))
     return written
 

@@ -115,6 +115,7 @@ def measure(
             "after": [round(after, 3), round(end, 3)],
         },
         "requests": requests,
+        "held": record.held_requests(),
         "failed": len(requests["ok"]) - sum(requests["ok"]),
         "retried": record.retried,
         "moved_sessions": len(record.moved_sessions()),
