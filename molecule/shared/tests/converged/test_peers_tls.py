@@ -6,28 +6,25 @@ import ssl
 
 from cryptography import x509
 
-from peerlab.lab import PEERS_PORT, PEERS_SECTION
+from peerlab.lab import PEERS_PORT, PEERS_SECTION, wait_all_synced
 from peerlab.runtime import show_peers
-from peerlab.sync import wait_until
 
-# A link may be between two sessions when the test looks: HAProxy closes a
-# session whose heartbeats stop (a member just reloaded, or two busy cores
-# delayed them) and opens a new one within seconds. A link that stays down
-# longer than this is a failure.
+# A link may be between two sessions when the test looks (the narrative's
+# reset just started both members, and two members that connect to each
+# other at once drop one session): wait_all_synced waits that out. A link
+# still down after this long is a failure.
 LINK_TIMEOUT_S = 30.0
 
 
 def test_every_peer_link_is_established_over_tls(lbs):
+    wait_all_synced(lbs, LINK_TIMEOUT_S)
     transports = []
     for lb in lbs:
-
-        def links(lb=lb):
-            remotes = show_peers(lb.run)[PEERS_SECTION].remotes
-            states = {p.name: "connected" if p.connected else p.last_status for p in remotes}
-            return bool(remotes) and all(p.connected for p in remotes), (remotes, states)
-
-        remotes, _ = wait_until(links, LINK_TIMEOUT_S, f"every peer link of {lb.name} established")
-        transports.extend(peer.transport for peer in remotes)
+        remotes = show_peers(lb.run)[PEERS_SECTION].remotes
+        assert remotes, f"{lb.name} has no remote peer"
+        for peer in remotes:
+            assert peer.connected, f"{lb.name} -> {peer.name}: {peer.last_status}"
+            transports.append(peer.transport)
     # HAProxy names the transport on the side that accepted the session: each
     # link shows it on one of its two ends.
     shown = [t for t in transports if t]
