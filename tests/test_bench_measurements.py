@@ -133,6 +133,11 @@ def test_the_paced_load_records_every_request_and_the_sessions_that_moved(backen
     assert sum(record.ok) == 30
     assert record.moved_sessions() == {"moving"}
     assert sum(record.moved) == Backends.served["moving"] - 3
+    moves = record.moves()
+    assert [(key, answer, held) for _, key, answer, held in moves] == [
+        ("moving", "Backend 2", "")
+    ] * len(moves)
+    assert [t for t, *_ in moves] == sorted(t for t, *_ in moves)
     assert sum(Backends.served.values()) == 30, "a closed connection is reopened, not retried"
 
 

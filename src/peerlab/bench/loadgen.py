@@ -40,6 +40,8 @@ class Record:
     sessions: list[str] = field(default_factory=list)
     # The hold header of each answer ("<ms waited> <how it ended>"), "" if none.
     held: list[str] = field(default_factory=list)
+    # The backend that answered ("" when none did): what a move moved to.
+    answers: list[str] = field(default_factory=list)
     retried: int = 0
 
     def moved_sessions(self) -> set[str]:
@@ -54,6 +56,12 @@ class Record:
             "ok": [self.ok[i] for i in order],
             "moved": [self.moved[i] for i in order],
         }
+
+    def moves(self) -> list[tuple[float, str, str, str]]:
+        """(sent at s, session, backend that answered, hold header) of every request
+        answered by another backend than its session's first, in order of sending."""
+        rows = zip(self.t_s, self.sessions, self.answers, self.held, self.moved, strict=True)
+        return sorted((t, key, answer, held) for t, key, answer, held, moved in rows if moved)
 
     def held_requests(self) -> list[list]:
         """The requests the load balancer held: [sent at s, ms waited, how the hold ended],
@@ -133,6 +141,7 @@ class PacedLoad:
             merged.moved += record.moved
             merged.sessions += record.sessions
             merged.held += record.held
+            merged.answers += record.answers
             merged.retried += record.retried
         return merged
 
@@ -160,6 +169,7 @@ class PacedLoad:
             answer, held, connection, retried = self._request(connection, key)
             record.sessions.append(key)
             record.held.append(held)
+            record.answers.append(answer or "")
             record.t_s.append(sent - self.started)
             record.latency_ms.append((time.monotonic() - sent) * 1000)
             record.retried += retried

@@ -80,7 +80,7 @@ class StickyLoad:
     def __exit__(self, *exc: object) -> None:
         for load in self.loads:
             record = load.stop()
-            for name in ("t_s", "latency_ms", "ok", "moved", "sessions", "held"):
+            for name in ("t_s", "latency_ms", "ok", "moved", "sessions", "held", "answers"):
                 getattr(self.record, name).extend(getattr(record, name))
             self.record.retried += record.retried
 
@@ -107,10 +107,21 @@ class StickyLoad:
             f"{len(self.keys)} sessions moved{hold}"
         )
 
-    def assert_nothing_moved(self) -> None:
+    def assert_nothing_moved(self, context: str = "") -> None:
+        """No session answered by another backend than its first; what moved, when,
+        and whether the load balancer held it, named otherwise (``context``: what
+        happened meanwhile, such as when each reload started)."""
         assert len(self.record.ok) > 0, "the load sent nothing"
         moved = self.record.moved_sessions()
-        assert not moved, f"{len(moved)} of {len(self.keys)} sessions moved: {self.summary()}"
+        moves = "; ".join(
+            f"{key} ({self.known.get(key)}) answered by {answer} at {t:.3f} s, "
+            f"{'held ' + held if held else 'not held'}"
+            for t, key, answer, held in self.record.moves()[:MOVES_SHOWN]
+        )
+        assert not moved, (
+            f"{len(moved)} of {len(self.keys)} sessions moved: {self.summary()}. "
+            f"First moves: {moves}. {context}"
+        )
 
     def assert_every_entry_kept(self) -> None:
         """Every session's entry on every member, with the server it had before."""
@@ -130,6 +141,8 @@ class StickyLoad:
                 lb.run(socket_command(commands))
 
 
+# Moves named in a failure's message.
+MOVES_SHOWN = 5
 # Keys cleared per runtime API line (a line must fit HAProxy's buffer).
 FORGET_BATCH = 50
 
