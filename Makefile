@@ -164,13 +164,13 @@ test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
 
 .PHONY: test-lab-libvirt
-test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the same narrative on real VMs
+test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM scenario's stages, on one bring-up
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
 # Fast checks first, so a broken change fails in minutes. Then two sides run
 # at once, each one stage after the other: the three docker scenarios, and
-# the labs (libvirt lab, VM scenario, installed collection, docker lab),
-# which take about as long together. Their machines live on networks of
+# the labs (the libvirt lab, which also runs the VM scenario's stages on its
+# VMs; the installed collection; the docker lab). Their machines live on networks of
 # their own; the two Vagrant labs take turns (LAB_LOCK). Every Debian
 # package either side needs is installed before, so no two package installs
 # run at once.
@@ -181,4 +181,4 @@ test: lint unit ## Everything CI runs: lint, unit, then the docker scenarios bes
 	  labs "$(MAKE) --no-print-directory test-labs"
 
 .PHONY: test-labs
-test-labs: test-lab-libvirt test-vms test-collection test-lab ## The labs' half of make test, one stage after the other
+test-labs: test-lab-libvirt test-collection test-lab ## The labs' half of make test, one stage after the other

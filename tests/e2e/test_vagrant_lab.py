@@ -4,6 +4,13 @@ PROVIDER (docker by default, or libvirt) picks the Vagrant provider.
 The tests of this module run in order and build on each other. They need a
 machine where `make lab` works (the build machine; CI), and destroy any lab
 of this checkout first, because the demo needs a fresh one.
+
+On VMs (any provider but docker) the same lab also goes through the stages
+of the Molecule scenarios after the narrative: site.yml again changes
+nothing, then the shared tests of a converged lab, the side effects and the
+tests after them, in the scenarios' order (.config/molecule/config.yml). One
+bring-up of three emulated VMs serves both; the docker scenario runs these
+stages on containers.
 """
 
 from __future__ import annotations
@@ -19,6 +26,13 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from molecule_stages import (
+    STAGES,
+    changed_hosts,
+    run_playbook,
+    run_tests,
+    write_testinfra_inventory,
+)
 
 from peerlab.channels import project_tool
 from peerlab.narrative import NARRATIVE, sessions_created, step
@@ -192,6 +206,36 @@ def test_failover_of_the_floating_address_moves_no_session(first_demo):
         f"for {document['error_window_s']} s ({document['failed']} failed), back after "
         f"{document['back_after_s']} s"
     )
+
+
+on_vms = pytest.mark.skipif(
+    PROVIDER == "docker",
+    reason="the docker scenario runs the Molecule stages on containers (make test-docker)",
+)
+
+
+@on_vms
+def test_site_yml_again_changes_nothing(first_demo):
+    # Molecule's idempotence step, on the lab `make lab` provisioned.
+    result = run_playbook(ROOT / "playbooks" / "site.yml", "-e", "site_load_balancers_at_once=100%")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    changed = changed_hosts(result.stdout, LAB_MACHINES)
+    assert changed == {}, f"site.yml changed something on a second run: {changed}"
+
+
+@on_vms
+@pytest.mark.parametrize("stage", STAGES, ids=[stage.name for stage in STAGES])
+def test_molecule_stage_passes_on_the_lab(first_demo, stage, tmp_path_factory):
+    ephemeral = tmp_path_factory.getbasetemp() / "molecule-stages"
+    if not ephemeral.is_dir():
+        ephemeral.mkdir()
+        write_testinfra_inventory(ephemeral)
+    if stage.side_effect is not None:
+        result = run_playbook(stage.side_effect, ephemeral=ephemeral)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    result = run_tests(stage.tests, ephemeral)
+    print(result.stdout[-3000:])
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
 def listening_addresses(port: int) -> list[str]:

@@ -26,6 +26,11 @@ from peerlab.runtime import show_proc
 from peerlab.sessions import session_id
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+# Where testinfra finds how to connect to each host: the scenario's inventory,
+# or the same hosts with their connection variables rendered where the
+# inventory writes them as templates, which testinfra does not render (the
+# lab's own inventory, as the libvirt lab's end-to-end test runs these tests).
+CONNECT_INVENTORY = os.environ.get("LAB_TESTINFRA_INVENTORY", INVENTORY)
 ANSIBLE = AnsibleRunner(INVENTORY)
 EPHEMERAL_DIR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
@@ -52,7 +57,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def host(name: str) -> testinfra.host.Host:
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={CONNECT_INVENTORY}")
 
 
 def private_ip(name: str) -> str:

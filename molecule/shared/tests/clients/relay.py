@@ -39,12 +39,19 @@ class Relay:
 
     def close(self) -> None:
         """Stop accepting and cut every relayed connection."""
+        # On Linux, closing a socket does not wake a thread blocked in its
+        # accept(); shutting it down does (accept fails), so the join below
+        # returns at once instead of after its timeout.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         with self._lock:
             sockets, self._open = list(self._open), set()
         for sock in sockets:
             _close(sock)
         self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            raise RuntimeError(f"the relay to {self.target} still accepts after it was closed")
 
     def _accept(self) -> None:
         while True:

@@ -24,11 +24,13 @@ from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.sessions import session_id
 from peerlab.sync import wait_until
 
-PARTITION_S = 60.0
+PARTITION_S = 20.0
 ROUNDS = 30  # one new session on each side per round, spread over the partition
-SPLIT = range(8400, 8420)  # sessions sent to both sides during the partition
-ONLY_1, ONLY_2 = 8200, 8300  # first session numbers made on one side only
-FILLER = 8490  # advances LB2's round robin when it would pick LB1's server
+# Session numbers no other stage uses, so that no entry of theirs is in a
+# table before the partition.
+SPLIT = range(9400, 9420)  # sessions sent to both sides during the partition
+ONLY_1, ONLY_2 = 9200, 9300  # first session numbers made on one side only
+FILLER = 9490  # advances LB2's round robin when it would pick LB1's server
 
 
 def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_heal(
@@ -44,6 +46,13 @@ def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_hea
     # A refused reload before (test_1) pauses the listeners on both members
     # at once: their checks fail and both give the address away for a while.
     held_before = wait_until(one_holder, SETTLE_TIMEOUT_S, f"{floating.address} on one member")
+    ours = {
+        session_id(n)
+        for n in [*SPLIT, *range(ONLY_1, ONLY_1 + ROUNDS), *range(ONLY_2, ONLY_2 + ROUNDS)]
+    }
+    for lb in (lb1, lb2):
+        already = ours & set(lb.table_servers())
+        assert not already, f"{lb.name} holds {len(already)} of this test's sessions before it"
     made_1, made_2, split = [], [], {}
     filler = FILLER
     both_held_after_s = None
@@ -135,7 +144,7 @@ def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_hea
     )
     figures["floating address in the partition"] = (
         f"held by {held_before[0]}; by both {both_held_after_s:.1f} s into the cut (checked "
-        f"every {PARTITION_S / ROUNDS:g} s); by {held_after[0]} alone "
+        f"every {PARTITION_S / ROUNDS:.2g} s); by {held_after[0]} alone "
         f"{reached['address']:.1f} s after the heal"
     )
     figures["split brain"] = (

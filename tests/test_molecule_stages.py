@@ -1,0 +1,64 @@
+"""The Molecule stages the libvirt lab's end-to-end test runs on its own bring-up."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+SPEC = importlib.util.spec_from_file_location(
+    "molecule_stages", ROOT / "tests" / "e2e" / "molecule_stages.py"
+)
+molecule_stages = importlib.util.module_from_spec(SPEC)
+# Registered before it runs: its dataclass looks its module up.
+sys.modules["molecule_stages"] = molecule_stages
+SPEC.loader.exec_module(molecule_stages)
+
+SHARED = ROOT / "molecule" / "shared"
+
+
+def test_the_stages_are_the_vm_scenarios_verify_steps_with_their_side_effects():
+    assert [(s.name, s.side_effect) for s in molecule_stages.STAGES] == [
+        ("converged", None),
+        ("after_reload", SHARED / "stop_lb2_reload_lb1.yml"),
+        ("after_restart", SHARED / "start_lb2.yml"),
+    ]
+    for stage in molecule_stages.STAGES:
+        assert list(stage.tests.glob("test_*.py")), stage
+
+
+def test_the_vm_scenario_runs_the_base_sequence_the_stages_are_read_from():
+    scenario = yaml.safe_load((ROOT / "molecule" / "default" / "molecule.yml").read_text())
+    assert "test_sequence" not in scenario.get("scenario", {})
+
+
+def test_a_sequence_without_verify_after_idempotence_is_refused():
+    config = {
+        "scenario": {"test_sequence": ["create", "converge", "idempotence", "destroy"]},
+        "verifier": {"directory": "../shared/tests/converged"},
+    }
+    with pytest.raises(ValueError, match="no verify step after idempotence"):
+        molecule_stages.stages(config)
+
+
+RECAP = """
+PLAY RECAP *********************************************************************
+haproxy-1                  : ok=42   changed={lb1}    unreachable=0    failed=0    skipped=9    rescued=0    ignored=0
+haproxy-2                  : ok=38   changed=0    unreachable=0    failed={lb2}    skipped=9    rescued=0    ignored=0
+"""  # noqa: E501
+
+
+def test_a_second_run_that_changed_nothing_names_no_host():
+    output = "changed: [web] in an earlier play\n" + RECAP.format(lb1=0, lb2=0)
+    assert molecule_stages.changed_hosts(output, ["haproxy-1", "haproxy-2"]) == {}
+
+
+def test_a_change_a_failure_or_a_missing_host_is_named():
+    output = RECAP.format(lb1=2, lb2=1)
+    assert molecule_stages.changed_hosts(output, ["haproxy-1", "haproxy-2", "web"]) == {
+        "haproxy-1": "changed=2 failed=0",
+        "haproxy-2": "changed=0 failed=1",
+        "web": "not in the PLAY RECAP",
+    }
