@@ -102,3 +102,12 @@ def test_only_the_docker_scenarios_load_balancers_may_change_addresses():
         "haproxy-1": ["SYS_ADMIN", "NET_ADMIN"],
         "haproxy-2": ["SYS_ADMIN", "NET_ADMIN"],
     }
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_verifier_options_are_strings_as_molecule_needs_them(scenario):
+    # Molecule turns each option into pytest's arguments with a regular
+    # expression: a number (durations: 8) stops every verify step.
+    options = load(scenario)["verifier"].get("options", {})
+    assert options
+    assert {k: v for k, v in options.items() if not isinstance(v, str)} == {}
