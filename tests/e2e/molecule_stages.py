@@ -125,39 +125,34 @@ def write_testinfra_inventory(ephemeral: Path) -> Path:
     return path
 
 
+def run(argv: list[str], ephemeral: Path | None) -> subprocess.CompletedProcess:
+    """``argv`` from the checkout, against the lab; the finished process, whatever its status."""
+    return subprocess.run(
+        argv,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STAGE_TIMEOUT_S,
+        check=False,
+        env=environment(ephemeral),
+    )
+
+
 def run_playbook(
     playbook: Path, *options: str, ephemeral: Path | None = None
 ) -> subprocess.CompletedProcess:
     """ansible-playbook ``playbook`` against the lab's inventory."""
-    return subprocess.run(
-        [project_tool("ansible-playbook"), "-i", str(INVENTORY), str(playbook), *options],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STAGE_TIMEOUT_S,
-        check=False,
-        env=environment(ephemeral),
-    )
+    argv = [project_tool("ansible-playbook"), "-i", str(INVENTORY), str(playbook), *options]
+    return run(argv, ephemeral)
 
 
 def run_tests(tests: Path, ephemeral: Path) -> subprocess.CompletedProcess:
     """The shared tests in folder ``tests`` against the lab, as Molecule's verifier runs them."""
-    return subprocess.run(
-        [
-            project_tool("pytest"),
-            "-p",
-            "no:cacheprovider",
-            f"--ansible-inventory={INVENTORY}",
-            "--durations=8",
-            str(tests),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STAGE_TIMEOUT_S,
-        check=False,
-        env=environment(ephemeral),
-    )
+    argv = [
+        project_tool("pytest"), "-p", "no:cacheprovider",
+        f"--ansible-inventory={INVENTORY}", "--durations=8", str(tests),
+    ]  # fmt: skip
+    return run(argv, ephemeral)
 
 
 _RECAP = re.compile(
