@@ -93,15 +93,18 @@ def project_tool(name: str) -> str:
     return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
+# What makes the `ansible` command print JSON: the json callback gives each
+# task's result as it was, not reformatted.
+ANSIBLE_JSON_OUTPUT = {
+    "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+    "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+    "ANSIBLE_NOCOLOR": "1",
+}
+
+
 def ansible_runner(inventory: Path, host: str) -> Runner:
     """A Runner that executes shell commands as root on inventory host ``host``."""
-    # The json callback gives the command's stdout as it was, not reformatted.
-    env = {
-        **os.environ,
-        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_NOCOLOR": "1",
-    }
+    env = {**os.environ, **ANSIBLE_JSON_OUTPUT}
 
     def run(command: str) -> str:
         argv = [

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from peerlab.channels import project_tool
+from peerlab.channels import ANSIBLE_JSON_OUTPUT, project_tool
 
 ROOT = Path(__file__).parents[2]
 MOLECULE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
@@ -107,8 +107,7 @@ def write_testinfra_inventory(ephemeral: Path) -> Path:
         text=True,
         timeout=120,
         check=True,
-        env=environment(None)
-        | {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+        env=environment(None) | ANSIBLE_JSON_OUTPUT,
     )  # fmt: skip
     connections = rendered_connections(result.stdout)
     groups = yaml.safe_load(INVENTORY.read_text())["all"]["children"]
