@@ -128,7 +128,7 @@ def test_the_handover_hold_is_on_by_default_with_its_bound_and_window_in_ms():
     backend = section(config, "backend back-session")
     hold = [line for line in backend if "haproxy_peers_hold " in line]
     assert hold == [
-        "http-request lua.haproxy_peers_hold back-session 1000 if haproxy_peers_young "
+        "http-request lua.haproxy_peers_hold back-session 5000 if haproxy_peers_young "
         "{ var(txn.haproxy_peers_hold_key) -m len 1: } "
         "!{ var(txn.haproxy_peers_hold_key),in_table(back-session) }"
     ]
