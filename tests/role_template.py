@@ -44,8 +44,9 @@ def render_role_template(role: str, template: str, **variables) -> str:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
     environment.filters.update(collection_filters())
     # Role variables that are templates of other variables, resolved as Ansible
-    # would (in turn, so that one may use another resolved before it); the ones
-    # that need Ansible's lookups and filters are not used by the templates.
+    # would (in turn, so that one may use another resolved before it). The ones
+    # that need Ansible's lookups and filters stay unresolved: a template that
+    # uses one fails, naming it, instead of rendering its raw "{{ }}" text.
     for _ in range(3):
         for name, value in list(values.items()):
             if isinstance(value, str) and "{{" in value:
@@ -53,6 +54,10 @@ def render_role_template(role: str, template: str, **variables) -> str:
                     values[name] = environment.from_string(value.strip()).render(values)
                 except jinja2.TemplateError:
                     continue
+    for name, value in list(values.items()):
+        if isinstance(value, str) and "{{" in value:
+            hint = f"{name} needs Ansible to render it ({value.strip()!r}): give it to the test"
+            values[name] = environment.undefined(hint=hint, name=name)
     return environment.from_string((directory / "templates" / template).read_text()).render(values)
 
 

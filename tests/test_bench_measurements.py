@@ -19,6 +19,7 @@ from peerlab.bench import members, throughput
 from peerlab.bench.loadgen import PacedLoad
 from peerlab.bench.results import validate
 from peerlab.channels import project_tool
+from peerlab.load import LoadError
 
 PEERS = {"haproxy-1": "192.168.56.11", "haproxy-2": "192.168.56.12"}
 SERVERS = [{"name": "be1", "address": "192.168.56.10", "port": 8081}]
@@ -172,6 +173,26 @@ def test_failed_requests_are_recorded_as_such():
     record = load.stop()
     assert record.ok == [0, 0, 0]
     assert record.moved == [0, 0, 0]
+    assert load.stopped_at == "request bound"
+
+
+def test_a_paced_load_says_which_bound_stopped_it_and_none_when_asked():
+    with PacedLoad(("127.0.0.1", 9), "JSESSIONID", ["a"], rate=100, max_seconds=0.05) as load:
+        assert load.wait_bound(timeout=30)
+    assert load.stopped_at == "time bound"
+    with PacedLoad(("127.0.0.1", 9), "JSESSIONID", ["a"], rate=100) as load:
+        pass
+    assert load.stopped_at == ""
+
+
+def test_a_failed_load_worker_makes_stop_raise(monkeypatch):
+    def broken(self, connection, key):
+        raise KeyError("a bug in the worker")
+
+    monkeypatch.setattr(PacedLoad, "_request", broken)
+    load = PacedLoad(("127.0.0.1", 9), "JSESSIONID", ["a", "b"], rate=100, workers=2)
+    with pytest.raises(LoadError, match=r"2 of 2 load workers failed .*a bug in the worker"), load:
+        load.wait_bound(timeout=30)
 
 
 def test_extra_members_follow_the_last_address():

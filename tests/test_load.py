@@ -9,7 +9,8 @@ from itertools import pairwise
 
 import pytest
 
-from peerlab.load import SessionLoad
+from peerlab import load as load_module
+from peerlab.load import STOPPED_WHEN_ASKED, LoadError, SessionLoad
 from peerlab.sync import wait_until
 
 
@@ -46,11 +47,44 @@ def url():
 
 
 def test_a_steady_backend_gives_no_errors_and_no_moves(url):
-    with SessionLoad([url], [1, 2, 3], max_requests=30) as load:
+    with SessionLoad([url], [1, 2, 3]) as load:
         wait_until(lambda: (load.report.requests >= 30, load.report.requests), 30, "30 requests")
-    assert load.report.requests == 30
+    assert load.report.requests >= 30
+    assert load.report.answered == load.report.requests
     assert load.report.errors == []
     assert load.report.moved == {}
+    assert load.report.stopped_by == STOPPED_WHEN_ASKED
+
+
+def test_a_load_that_reaches_its_request_bound_before_it_is_stopped_fails_loudly(url):
+    load = SessionLoad([url], [1, 2, 3], max_requests=30)
+    with pytest.raises(LoadError, match=r"stopped at its request bound .*30 requests"), load:
+        wait_until(lambda: (not load.running, load.report.requests), 30, "the request bound")
+    assert load.report.requests == 30
+
+
+def test_a_load_that_sent_nothing_fails_loudly(url):
+    # Its time bound passed before the first request.
+    with pytest.raises(LoadError, match="sent no request"), SessionLoad([url], [1], max_seconds=0):
+        pass
+
+
+def test_a_load_whose_thread_failed_fails_loudly(url, monkeypatch):
+    def broken(*args):
+        raise KeyError("a bug in the client")
+
+    monkeypatch.setattr(load_module, "backend_for", broken)
+    load = SessionLoad([url], [1])
+    with (
+        pytest.raises(LoadError, match=r"the load failed after 1 requests.*a bug in the client"),
+        load,
+    ):
+        wait_until(lambda: (not load.running, None), 30, "the thread to end")
+
+
+def test_a_load_needs_urls_and_sessions(url):
+    with pytest.raises(ValueError, match="needs URLs and sessions"):
+        SessionLoad([url], [])
 
 
 def test_a_session_answered_by_another_backend_is_counted_once(url):
@@ -64,18 +98,18 @@ def test_a_session_answered_by_another_backend_is_counted_once(url):
 
 def test_failed_requests_are_counted_by_session(url):
     Backends.failing.set()
-    with SessionLoad([url], [4], max_requests=5) as load:
+    with SessionLoad([url], [4]) as load:
         wait_until(lambda: (load.report.requests >= 5, None), 30, "5 requests")
-    assert len(load.report.errors) == 5
+    assert len(load.report.errors) == load.report.requests >= 5
     assert load.report.errors[0] == f"{url} session 4: HTTPError"
 
 
 def test_each_failed_request_is_timed_from_sent_to_failed(url):
     Backends.failing.set()
-    with SessionLoad([url], [4], max_requests=3, interval=0.05) as load:
-        wait_until(lambda: (load.report.requests >= 3, None), 30, "3 requests")
+    with SessionLoad([url], [4], interval=0.05) as load:
+        wait_until(lambda: (len(load.report.failures) >= 3, None), 30, "3 failed requests")
     failures = load.report.failures
-    assert len(failures) == 3 == len(load.report.errors)
+    assert len(failures) == load.report.requests == len(load.report.errors) >= 3
     assert load.report.answered == 0
     assert all(sent <= failed for sent, failed in failures)
     # Paced: each request is sent at least one interval after the previous failed.
@@ -88,8 +122,8 @@ def test_a_request_that_gets_no_answer_fails_after_the_request_timeout():
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         quiet = f"http://127.0.0.1:{silent.getsockname()[1]}/"
-        with SessionLoad([quiet], [1], max_requests=1, request_timeout=0.3) as load:
-            wait_until(lambda: (load.report.requests >= 1 and load.report.failures, None), 30, "1")
-    ((sent, failed),) = load.report.failures
+        with SessionLoad([quiet], [1], request_timeout=0.3) as load:
+            wait_until(lambda: (load.report.failures, None), 30, "1 failed request")
+    sent, failed = load.report.failures[0]
     assert 0.3 <= failed - sent < 3.0
-    assert load.report.errors == [f"{quiet} session 1: ReadTimeout"]
+    assert load.report.errors[0] == f"{quiet} session 1: ReadTimeout"

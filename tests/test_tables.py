@@ -1,5 +1,6 @@
 """`peerlab tables`: keys side by side, differences found, the JSON report."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from peerlab.runtime import Peer, PeersSection, Processes, Table, TableEntry, parse_table
@@ -20,12 +21,18 @@ def test_session_numbers_are_recognised_in_keys():
     assert session_number("0" * 32) is None
 
 
-def test_recorded_tables_of_both_releases_line_up_with_themselves():
+def test_recorded_tables_of_both_releases_line_up_and_show_exactly_what_differs():
     for version in ("haproxy-2.6", "haproxy-3.0"):
         recorded = parse_table((DATA / version / "show-table.txt").read_text())
-        rows = side_by_side([recorded, recorded])
-        assert len(rows) == recorded.used > 0
-        assert all(row.same for row in rows)
+        keys = sorted(recorded.entries)
+        assert len(keys) >= 3, version
+        lost, moved = keys[0], keys[1]
+        other = dict(recorded.entries)
+        del other[lost]
+        other[moved] = replace(other[moved], server_key="be-elsewhere")
+        rows = side_by_side([recorded, Table(recorded.name, len(other), other)])
+        assert len(rows) == recorded.used == len(keys)
+        assert sorted(row.key for row in rows if not row.same) == sorted([lost, moved]), version
 
 
 def test_rows_come_in_session_order_with_foreign_keys_last():

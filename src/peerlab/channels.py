@@ -22,7 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peerlab.runtime import Runner
+from peerlab.runtime import RemoteCommandError, Runner
+
+__all__ = ["RemoteCommandError"]  # raised by every runner here; defined with Runner
 
 COMMAND_TIMEOUT_S = 60
 CHANNELS = ("ssh", "ansible")
@@ -45,10 +47,6 @@ def within(command: str, seconds: int = COMMAND_TIMEOUT_S) -> str:
     For channels that have no deadline of their own (testinfra's).
     """
     return f"timeout {seconds} sh -c {shlex.quote(command)}"
-
-
-class RemoteCommandError(RuntimeError):
-    """A command on a load balancer failed, or the load balancer could not be reached."""
 
 
 def vagrant_insecure_key() -> Path:

@@ -33,7 +33,7 @@ from peerlab.inventory import (
     runner_for_address,
 )
 from peerlab.lab import LoadBalancer, wait_all_synced, wait_replicated
-from peerlab.load import SessionLoad
+from peerlab.load import LoadError, SessionLoad
 from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import show_proc, show_servers
 from peerlab.sessions import SESSION_COOKIE, cookie_header
@@ -233,7 +233,7 @@ def cmd_fault(args: argparse.Namespace, output: Output) -> int:
     started = time.monotonic()
     try:
         result = FAULTS[args.fault](args, lbs, output)
-    except (FaultError, SyncTimeout) as error:
+    except (FaultError, SyncTimeout, LoadError) as error:
         if output.as_json:
             output.json({"fault": args.fault, "error": str(error)})
         output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)
@@ -284,7 +284,9 @@ def fault_reload_storm(args, lbs, output) -> dict:
             if other is not lb:
                 wait_replicated(other, list(sessions))
         urls = [each.url for each in lbs]
-        with SessionLoad(urls, sessions, lb.names.cookie, max_seconds=args.timeout) as load:
+        # Each reload waits up to the timeout: the load covers all of them.
+        bound_s = args.timeout * (args.count + 1)
+        with SessionLoad(urls, sessions, lb.names.cookie, max_seconds=bound_s) as load:
             took = faults.reload_storm(lb, args.count, others, args.timeout)
     report = load.report
     return {
@@ -339,7 +341,7 @@ def cmd_failover(args: argparse.Namespace, output: Output) -> int:
                 timeout=args.timeout,
                 progress=progress,
             )
-    except (FaultError, SyncTimeout) as error:
+    except (FaultError, SyncTimeout, LoadError) as error:
         if output.as_json:
             output.json({"failover": floating.address, "error": str(error)})
         output.err.print(f"peerlab: {error}", style="red", markup=False, soft_wrap=True)

@@ -22,6 +22,7 @@ from peerlab.access import backend_for
 from peerlab.faults import FaultError
 from peerlab.lab import LoadBalancer, wait_replicated
 from peerlab.load import LoadReport, SessionLoad
+from peerlab.runtime import TRANSIENT_ERRORS
 from peerlab.sync import wait_synced, wait_until
 
 IP_ADDR = "ip -o -4 addr show"
@@ -147,7 +148,7 @@ def wait_holder(
 
     where = expected.name if expected else f"a member other than {not_on.name}" if not_on else "one"
     what = f"{address} held by {where} and answering"
-    return wait_until(probe, timeout, what, tolerate=(Exception,))
+    return wait_until(probe, timeout, what, tolerate=TRANSIENT_ERRORS)
 
 
 def failover(

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from peerlab.lab import LoadBalancer, wait_reloaded
-from peerlab.runtime import Runner, show_proc, show_servers
+from peerlab.runtime import TRANSIENT_ERRORS, Runner, show_proc, show_servers
 from peerlab.sync import wait_synced, wait_until
 
 FIREWALL_CHAIN = "DOCKER-USER"
@@ -106,7 +106,7 @@ def wait_restarted(
         master = show_proc(lb.run).master_pid
         return master != master_before, master
 
-    wait_until(probe, timeout, f"{lb.name}: a new HAProxy master", tolerate=(Exception,))
+    wait_until(probe, timeout, f"{lb.name}: a new HAProxy master", tolerate=TRANSIENT_ERRORS)
     wait_synced(lb.run, lb.names.section, remotes, timeout, what=f"{lb.name} settled")
     return time.monotonic() - started
 
@@ -142,7 +142,9 @@ def wait_server_status(
         seen = {lb.name: server_status(lb, server) for lb in lbs}
         return all(value.startswith(status) for value in seen.values()), seen
 
-    wait_until(probe, timeout, f"{server} {status} on every load balancer", tolerate=(Exception,))
+    wait_until(
+        probe, timeout, f"{server} {status} on every load balancer", tolerate=TRANSIENT_ERRORS
+    )
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from peerlab.access import backend_for, backends_for
 from peerlab.checkout import role_defaults
-from peerlab.runtime import Runner, show_proc, show_table
+from peerlab.runtime import TRANSIENT_ERRORS, Runner, show_proc, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import sync_state, wait_synced, wait_until
 
@@ -106,7 +106,9 @@ def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
         return not unsettled, unsettled or "settled"
 
     # A failing read (a socket gone while HAProxy starts) is a state to wait out.
-    wait_until(probe, timeout, "every load balancer settled and connected", tolerate=(Exception,))
+    wait_until(
+        probe, timeout, "every load balancer settled and connected", tolerate=TRANSIENT_ERRORS
+    )
 
 
 def wait_reloaded(
@@ -126,7 +128,7 @@ def wait_reloaded(
         return reloads > reloads_before, reloads
 
     # The master re-executes itself on reload: its socket is gone for a moment.
-    wait_until(probe, timeout, f"{lb.name} reloaded", tolerate=(Exception,))
+    wait_until(probe, timeout, f"{lb.name} reloaded", tolerate=TRANSIENT_ERRORS)
     wait_synced(lb.run, lb.names.section, connected_remotes, timeout, what=f"{lb.name} settled")
 
 

@@ -4,6 +4,11 @@ Every answer is compared with the first one the session got, so a session
 that moves to another server during a fault is counted, as is every failed
 request, with when it was sent and when it failed. The load stops when
 asked, or at its request or time bound, whichever comes first.
+
+A load that did not cover what it was meant to watch fails loudly when it
+is stopped (``LoadError``): it sent no request, it stopped at a bound before
+it was asked to, or its thread failed. A test asserting "no request failed"
+on such a load would otherwise pass on what it never saw.
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ from peerlab.sessions import SESSION_COOKIE
 MAX_REQUESTS = 20_000
 MAX_SECONDS = 600.0
 
+# Why a load stopped (LoadReport.stopped_by).
+STOPPED_WHEN_ASKED = "asked"
+STOPPED_AT_REQUEST_BOUND = "request bound"
+STOPPED_AT_TIME_BOUND = "time bound"
+
+
+class LoadError(RuntimeError):
+    """The load did not run for as long as it was meant to, or failed."""
+
 
 @dataclass
 class LoadReport:
@@ -35,6 +49,14 @@ class LoadReport:
     # (url, session) -> (first answer, a later different answer)
     moved: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     seconds: float = 0.0
+    # STOPPED_WHEN_ASKED, or the bound it reached first.
+    stopped_by: str = ""
+
+    def summary(self) -> str:
+        return (
+            f"{self.requests} requests in {self.seconds:.1f} s, {self.answered} answered, "
+            f"{len(self.errors)} failed, {len(self.moved)} sessions moved"
+        )
 
 
 class SessionLoad:
@@ -42,7 +64,9 @@ class SessionLoad:
 
     ``request_timeout`` bounds each request (short ones notice an address that
     answers nowhere); ``interval`` paces the requests, so that a long fault
-    does not reach the request bound.
+    does not reach the request bound. Stopping it (or leaving the ``with``
+    block) raises ``LoadError`` when it sent nothing, stopped at a bound
+    first, or its thread failed.
     """
 
     def __init__(
@@ -55,24 +79,57 @@ class SessionLoad:
         request_timeout: float = REQUEST_TIMEOUT_S,
         interval: float = 0.0,
     ) -> None:
+        if not urls or not sessions:
+            raise ValueError(f"a load needs URLs and sessions: {urls!r}, {sessions!r}")
         self.urls, self.sessions, self.cookie = list(urls), list(sessions), cookie
         self.max_requests, self.max_seconds = max_requests, max_seconds
         self.request_timeout, self.interval = request_timeout, interval
         self.report = LoadReport()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._guarded_run, daemon=True)
 
     def __enter__(self) -> SessionLoad:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.stop()
+        else:
+            # The block's own failure says more than the load's.
+            self._stop.set()
+            self._thread.join()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self) -> LoadReport:
+        """Stop the load and return its report; LoadError if it did not cover its time."""
         self._stop.set()
         self._thread.join()
-        return self.report
+        report = self.report
+        if self._failure is not None:
+            raise LoadError(
+                f"the load failed after {report.summary()}: {self._failure!r}"
+            ) from self._failure
+        if report.requests == 0:
+            raise LoadError(f"the load sent no request to {self.urls}")
+        if report.stopped_by != STOPPED_WHEN_ASKED:
+            raise LoadError(
+                f"the load stopped at its {report.stopped_by} (max_requests={self.max_requests}, "
+                f"max_seconds={self.max_seconds:g}) before it was asked to: {report.summary()}; "
+                "what came after went unwatched"
+            )
+        return report
+
+    def _guarded_run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:
+            # Raised by stop(), in the caller's thread.
+            self._failure = error
 
     def _run(self) -> None:
         first: dict[int, str] = {}
@@ -81,12 +138,10 @@ class SessionLoad:
         while not self._stop.is_set():
             for number in self.sessions:
                 for url in self.urls:
-                    if (
-                        self._stop.is_set()
-                        or report.requests >= self.max_requests
-                        or time.monotonic() - started >= self.max_seconds
-                    ):
+                    stopped_by = self._stopped_by(report.requests, time.monotonic() - started)
+                    if stopped_by:
                         report.seconds = time.monotonic() - started
+                        report.stopped_by = stopped_by
                         return
                     report.requests += 1
                     sent = time.monotonic()
@@ -106,3 +161,13 @@ class SessionLoad:
                     if answer != seen:
                         report.moved.setdefault((url, number), (seen, answer))
         report.seconds = time.monotonic() - started
+        report.stopped_by = STOPPED_WHEN_ASKED
+
+    def _stopped_by(self, requests_sent: int, seconds: float) -> str:
+        if self._stop.is_set():
+            return STOPPED_WHEN_ASKED
+        if requests_sent >= self.max_requests:
+            return STOPPED_AT_REQUEST_BOUND
+        if seconds >= self.max_seconds:
+            return STOPPED_AT_TIME_BOUND
+        return ""

@@ -14,7 +14,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from peerlab.runtime import ADMIN_SOCKET, MASTER_SOCKET
+from peerlab.runtime import ADMIN_SOCKET, MASTER_SOCKET, RemoteCommandError
 from peerlab.sync import wait_until
 
 START_TIMEOUT_S = 20.0
@@ -65,9 +65,17 @@ class LocalHAProxy:
         command = command.replace(ADMIN_SOCKET, str(self.admin)).replace(
             MASTER_SOCKET, str(self.master)
         )
-        return subprocess.run(
-            ["sh", "-c", command], capture_output=True, text=True, check=True, timeout=10
-        ).stdout
+        try:
+            result = subprocess.run(
+                ["sh", "-c", command], capture_output=True, text=True, check=False, timeout=10
+            )
+        except subprocess.TimeoutExpired as error:
+            raise RemoteCommandError(f"`{command}`: no answer within 10 s") from error
+        if result.returncode != 0:
+            raise RemoteCommandError(
+                f"`{command}` exited {result.returncode}: {result.stderr.strip()}"
+            )
+        return result.stdout
 
     def reload(self) -> None:
         os.kill(self.process.pid, signal.SIGUSR2)

@@ -17,6 +17,8 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# Runs a shell command as root on a load balancer and returns its standard
+# output; raises RemoteCommandError when it fails or cannot be run.
 Runner = Callable[[str], str]
 
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
@@ -31,6 +33,16 @@ RESYNC_FROM_REMOTE_DONE = 0x2
 
 class RuntimeAPIError(RuntimeError):
     """HAProxy answered with an error, or something else than expected."""
+
+
+class RemoteCommandError(RuntimeError):
+    """A command on a load balancer failed, or the load balancer could not be reached."""
+
+
+# What reading a load balancer's state raises while HAProxy starts or reloads
+# (its socket gone for a moment, an answer cut short): a state a wait waits
+# out. Anything else, a parser's bug among them, ends the wait at once.
+TRANSIENT_ERRORS = (RemoteCommandError, RuntimeAPIError)
 
 
 def socket_command(command: str, socket: str = ADMIN_SOCKET) -> str:

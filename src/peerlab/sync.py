@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from peerlab.runtime import Runner, show_peers, show_proc
+from peerlab.runtime import TRANSIENT_ERRORS, Runner, show_peers, show_proc
 
 T = TypeVar("T")
 
@@ -103,6 +103,6 @@ def wait_synced(
         state = sync_state(run, section, remotes)
         return state.settled, state
 
-    # A Runner raises whatever its channel raises; during a start or reload
-    # any failure to read is a state to wait out, up to the deadline.
-    wait_until(probe, timeout, what, tolerate=(Exception,))
+    # During a start or reload a failed read (RemoteCommandError) or a cut
+    # answer (RuntimeAPIError) is a state to wait out, up to the deadline.
+    wait_until(probe, timeout, what, tolerate=TRANSIENT_ERRORS)

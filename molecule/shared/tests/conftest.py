@@ -22,7 +22,7 @@ from peerlab.checkout import lab_defaults
 from peerlab.inventory import FloatingAddress, read_floating_address
 from peerlab.lab import LoadBalancer, Names, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.narrative import SETTLE_TIMEOUT_S
-from peerlab.runtime import show_proc
+from peerlab.runtime import RemoteCommandError, Runner, show_proc
 from peerlab.sessions import session_id
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
@@ -34,8 +34,21 @@ CONNECT_INVENTORY = os.environ.get("LAB_TESTINFRA_INVENTORY", INVENTORY)
 ANSIBLE = AnsibleRunner(INVENTORY)
 EPHEMERAL_DIR = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
-LB_NAMES = sorted(ANSIBLE.get_hosts("loadbalancers"))
-WEB_NAMES = sorted(ANSIBLE.get_hosts("web"))
+
+def group_hosts(group: str, at_least: int) -> list[str]:
+    """The hosts of inventory ``group``; an error when it has fewer than ``at_least``,
+    so that no test loops over an empty group and passes."""
+    names = sorted(ANSIBLE.get_hosts(group))
+    if len(names) < at_least:
+        raise pytest.UsageError(
+            f"{INVENTORY}: group {group!r} has {len(names)} hosts {names}; "
+            f"the lab's tests need at least {at_least}"
+        )
+    return names
+
+
+LB_NAMES = group_hosts("loadbalancers", 2)
+WEB_NAMES = group_hosts("web", 1)
 
 # Where the side effect before a reload records what the verify after compares.
 BEFORE_RELOAD = EPHEMERAL_DIR / "before-reload.json"
@@ -64,14 +77,24 @@ def private_ip(name: str) -> str:
     return ANSIBLE.get_variables(name)["private_ip"]
 
 
-def load_balancer(name: str) -> LoadBalancer:
+def root_runner(name: str) -> Runner:
+    """Runs shell commands as root on host ``name``; RemoteCommandError when one fails,
+    as peerlab's own channels raise (the waits wait out that error, and only it)."""
     target = host(name)
 
     def run(command: str) -> str:
         with target.sudo():
             # Bounded on the machine: a hung runtime API fails the test, not the run.
-            return target.check_output(within(command))
+            result = target.run(within(command))
+        if result.rc != 0:
+            raise RemoteCommandError(f"{name}: `{command}` exited {result.rc}: {result.stderr}")
+        return result.stdout
 
+    return run
+
+
+def load_balancer(name: str) -> LoadBalancer:
+    run = root_runner(name)
     address = private_ip(name)
     names = Names.from_variables(ANSIBLE.get_variables(name))
     return LoadBalancer(name=name, url=f"http://{address}/", run=run, names=names, address=address)
@@ -95,6 +118,13 @@ def lb2(lbs: list[LoadBalancer]) -> LoadBalancer:
 @pytest.fixture(scope="session")
 def web_hosts() -> list[testinfra.host.Host]:
     return [host(name) for name in WEB_NAMES]
+
+
+@pytest.fixture(scope="session")
+def web() -> Runner:
+    """Runs commands as root on the (only) web host."""
+    (name,) = WEB_NAMES
+    return root_runner(name)
 
 
 @pytest.fixture(scope="session")
@@ -189,6 +219,9 @@ def reconfigure(apply_role, lbs, lab_servers):
 
     def run(limit: str = "loadbalancers", **extra_vars) -> subprocess.CompletedProcess:
         changed = [lb for lb in lbs if limit in ("loadbalancers", lb.name)]
+        if not changed:
+            # A pattern this fixture cannot resolve would wait for no reload.
+            raise ValueError(f"limit {limit!r}: give 'loadbalancers' or one of {LB_NAMES}")
         reloads = {lb.name: show_proc(lb.run).reloads for lb in changed}
         result = apply_role(
             "haproxy_peers", limit, {"haproxy_peers_servers": lab_servers, **extra_vars}

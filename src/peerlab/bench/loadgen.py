@@ -14,6 +14,10 @@ Like a browser, a worker retries a request once, on a new connection, when
 the connection it reused was closed before any byte of the answer came back
 (a HAProxy worker that is stopping closes its idle connections); such
 retries are counted apart. A request that still gets no answer is a failure.
+
+A worker that fails makes ``stop()`` raise ``LoadError``; ``stopped_at``
+says which bound stopped the load before it was asked to (a test that
+watches a fault through the load requires none).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from peerlab.load import STOPPED_AT_REQUEST_BOUND, STOPPED_AT_TIME_BOUND, LoadError
 
 MAX_REQUESTS = 200_000
 MAX_SECONDS = 900.0
@@ -103,9 +109,11 @@ class PacedLoad:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._sent = 0
+        self._stopped_at = ""
+        self._failures: list[BaseException] = []
         self.started = 0.0
         self._threads = [
-            threading.Thread(target=self._work, args=(index,), daemon=True)
+            threading.Thread(target=self._guarded_work, args=(index,), daemon=True)
             for index in range(len(self._shares))
         ]
 
@@ -128,11 +136,22 @@ class PacedLoad:
             thread.join(timeout)
         return not any(thread.is_alive() for thread in self._threads)
 
+    @property
+    def stopped_at(self) -> str:
+        """The bound that stopped the load (STOPPED_AT_...), or "" while none did."""
+        return self._stopped_at
+
     def stop(self) -> Record:
-        """Stop every worker; all the requests, in order of sending."""
+        """Stop every worker; all the requests, in order of sending. LoadError if a
+        worker failed."""
         self._stop.set()
         for thread in self._threads:
             thread.join()
+        if self._failures:
+            raise LoadError(
+                f"{len(self._failures)} of {len(self._threads)} load workers failed after "
+                f"{self._sent} requests: {self._failures[0]!r}"
+            ) from self._failures[0]
         merged = Record()
         for record in self._records:
             merged.t_s += record.t_s
@@ -147,10 +166,21 @@ class PacedLoad:
 
     def _claim(self) -> bool:
         with self._lock:
-            if self._sent >= self.max_requests or self.now() >= self.max_seconds:
-                return False
-            self._sent += 1
-            return True
+            if self._sent >= self.max_requests:
+                self._stopped_at = STOPPED_AT_REQUEST_BOUND
+            elif self.now() >= self.max_seconds:
+                self._stopped_at = STOPPED_AT_TIME_BOUND
+            else:
+                self._sent += 1
+                return True
+            return False
+
+    def _guarded_work(self, index: int) -> None:
+        try:
+            self._work(index)
+        except BaseException as error:
+            # Raised by stop(), in the caller's thread.
+            self._failures.append(error)
 
     def _work(self, index: int) -> None:
         keys, record = self._shares[index], self._records[index]

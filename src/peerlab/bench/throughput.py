@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peerlab.bench.replication import direct
 from peerlab.lab import LoadBalancer
-from peerlab.runtime import show_proc, socket_command
+from peerlab.runtime import TRANSIENT_ERRORS, show_proc, socket_command
 from peerlab.sync import wait_synced, wait_until
 
 CONFIG = "/etc/haproxy/haproxy.cfg"
@@ -122,7 +122,7 @@ def reload_settled(lb: LoadBalancer, remotes: list[str]) -> None:
         procs = show_proc(lb.run)
         return procs.reloads > before and not procs.old_workers, procs.reloads
 
-    wait_until(probe, 60, f"{lb.name} reloaded", tolerate=(Exception,))
+    wait_until(probe, 60, f"{lb.name} reloaded", tolerate=TRANSIENT_ERRORS)
     if remotes:
         wait_synced(lb.run, lb.names.section, remotes, 60, what=f"{lb.name} settled")
 

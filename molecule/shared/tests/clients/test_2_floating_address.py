@@ -21,6 +21,12 @@ from peerlab.load import SessionLoad
 from peerlab.sessions import cookie_header
 
 RELOADS = 5
+# How long the address may take to move when its holder's HAProxy stops, and
+# clients see errors meanwhile (seconds; measured 1.9 to 2.5).
+MOVE_BOUND_S = 5.0
+# What the way back may cost the clients (seconds of errors, failed requests).
+BACK_ERRORS_BOUND_S = 1.0
+BACK_FAILED_BOUND = 3
 RELOAD_TIMEOUT_S = 60.0
 FAILOVER_TIMEOUT_S = 120.0
 RELOAD_SESSIONS = range(7200, 7210)
@@ -35,17 +41,38 @@ def test_the_first_load_balancer_holds_the_address_and_answers_on_it(settled, lb
     assert response.text.startswith("Backend ")
 
 
+def current_journal(lb, unit: str = "keepalived") -> str:
+    """What ``unit``'s running invocation logged (not earlier starts of it)."""
+    invocation = lb.run(f"systemctl show -p InvocationID --value {unit}").strip()
+    assert invocation, f"{lb.name}: {unit} has no running invocation"
+    return lb.run(f"journalctl _SYSTEMD_INVOCATION_ID={invocation} --no-pager -o cat")
+
+
 def test_the_check_runs_unprivileged_where_keepalived_can_test_such_a_configuration(lbs):
+    config_file = "/etc/keepalived/keepalived.conf"
+    unprivileged = "/tmp/peerlab-keepalived-unprivileged.conf"
     for lb in lbs:
-        version = re.search(r"v(\d+)\.(\d+)\.(\d+)", lb.run("keepalived --version 2>&1"))
-        assert version, f"{lb.name}: no keepalived version"
-        expected = "nobody" if tuple(map(int, version.groups())) >= (2, 2, 8) else "root"
-        config = lb.run("cat /etc/keepalived/keepalived.conf")
-        assert f"script_user {expected}\n" in config, f"{lb.name}, keepalived {version[0]}"
-        # keepalived accepted that user and runs the check as it.
-        assert "VRRP_Script(frontend_accepts) succeeded" in lb.run(
-            "journalctl -u keepalived --no-pager -o cat"
-        )
+        config = lb.run(f"cat {config_file}")
+        user = re.search(r"^\s*script_user (\S+)$", config, re.M)
+        assert user, f"{lb.name}: no script_user in {config_file}"
+        # keepalived's own configuration test accepts what the role wrote.
+        assert lb.run(f"keepalived -t -f {config_file} >/dev/null 2>&1; echo $?").strip() == "0"
+        if user[1] == "root":
+            # Root only where keepalived cannot test a configuration whose
+            # check runs as another user (its test is killed: keepalived
+            # issue #2617, fixed in 2.2.8).
+            lb.run(
+                f"sed 's/^\\(\\s*script_user\\) root$/\\1 nobody/' {config_file} > {unprivileged}"
+            )
+            status = lb.run(
+                f"keepalived -t -f {unprivileged} >/dev/null 2>&1; echo $?; rm -f {unprivileged}"
+            )
+            assert status.strip() != "0", (
+                f"{lb.name}: keepalived tests a configuration whose check runs as nobody: "
+                "the role should not run it as root here"
+            )
+        # The running keepalived accepted that user and runs the check as it.
+        assert "VRRP_Script(frontend_accepts) succeeded" in current_journal(lb), lb.name
 
 
 def test_reloads_of_the_holder_keep_the_address_and_every_request_answered(
@@ -84,10 +111,19 @@ def test_a_failover_under_sticky_load_moves_no_session(settled, lbs, floating, f
     assert report.moved == 0, (
         f"{report.moved}/{report.sessions} sessions changed backend: {report.moved_sessions}"
     )
-    assert report.error_window_s < 30, report
+    # "within about two seconds" (the README): two failed checks a second apart,
+    # then the announcement. A bound of 2.5 times that leaves room for a
+    # loaded machine and fails on a check or VRRP timing that is off.
+    assert report.moved_after_s <= MOVE_BOUND_S, report
+    assert report.error_window_s <= MOVE_BOUND_S, report
     if floating.preempt:
         assert report.back_after_s is not None
         assert holder(lbs, floating.address) is lbs[0], "the address came back"
+        # The way back costs clients next to nothing: the holder answers
+        # before it takes the address; a request sent as the address moves
+        # can fail (one in a run on Debian 13), a gap of a second cannot.
+        assert report.back_error_window_s < BACK_ERRORS_BOUND_S, report
+        assert report.back_failed <= BACK_FAILED_BOUND, report
     back = (
         f"back on {report.holder} {report.back_after_s:.1f} s after its HAProxy started "
         f"({report.back_failed} failed, {report.back_error_window_s:.2f} s)"

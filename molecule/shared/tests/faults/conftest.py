@@ -15,22 +15,9 @@ import pytest
 from peerlab.bench.loadgen import PacedLoad, Record
 from peerlab.bench.reload_load import entries_of, first_answers
 from peerlab.bench.replication import bench_key, direct
-from peerlab.channels import within
 from peerlab.lab import REPLICATION_TIMEOUT_S, LoadBalancer
 from peerlab.runtime import socket_command
 from peerlab.sync import wait_until
-
-
-@pytest.fixture(scope="session")
-def web(web_hosts):
-    """Runs commands as root on the (only) web host."""
-    (target,) = web_hosts
-
-    def run(command: str) -> str:
-        with target.sudo():
-            return target.check_output(within(command))
-
-    return run
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +64,17 @@ class StickyLoad:
             load.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         for load in self.loads:
             record = load.stop()
             for name in ("t_s", "latency_ms", "ok", "moved", "sessions", "held", "answers"):
                 getattr(self.record, name).extend(getattr(record, name))
             self.record.retried += record.retried
+        if exc_type is None:
+            # A load that stopped by itself left the rest of the fault unwatched.
+            bounds = {load.endpoint: load.stopped_at for load in self.loads if load.stopped_at}
+            assert not bounds, f"the load stopped at its bound before the fault ended: {bounds}"
+            assert self.record.ok, "the load sent nothing"
 
     def now(self) -> float:
         """Seconds since the load started, on its records' time base."""
