@@ -62,3 +62,17 @@ def test_a_change_a_failure_or_a_missing_host_is_named():
         "haproxy-2": "changed=0 failed=1",
         "web": "not in the PLAY RECAP",
     }
+
+
+def test_testinfra_shares_one_ssh_connection_per_host(tmp_path):
+    connection = {"ansible_host": "192.0.2.11", "ansible_ssh_common_args": "-o LogLevel=ERROR"}
+    shared = molecule_stages.sharing_connections(connection, tmp_path)
+    assert shared["ansible_host"] == "192.0.2.11"
+    assert shared["ansible_ssh_common_args"] == (
+        "-o LogLevel=ERROR -o ControlMaster=auto -o ControlPersist=60s "
+        f"-o ControlPath={tmp_path}/%C"
+    )
+    assert (
+        "ControlPath"
+        in molecule_stages.sharing_connections({}, tmp_path)["ansible_ssh_common_args"]
+    )

@@ -91,11 +91,29 @@ def test_missing_vhost_field_stops_the_play_naming_it(apply_role, web_hosts):
 
 # Input that passes the role's checks, but not `haproxy -c`: role variable ->
 # what HAProxy's refusal names.
+# Bad input -> what HAProxy's refusal must name. HAProxy's check reports every
+# unknown keyword of a file in one pass, so one run shows that each place an
+# extra line can go is in the checked file.
 REJECTED_BY_HAPROXY = {
-    "unknown server keyword": ({"haproxy_peers_server_options": "check no-such-kw"}, "no-such-kw"),
-    "bad extra backend line": (
-        {"haproxy_peers_backend_extra": ["no-such-directive here"]},
-        "no-such-directive",
+    "unknown server keyword": (
+        {"haproxy_peers_server_options": "check no-such-kw"},
+        ["no-such-kw"],
+    ),
+    "bad extra line in every place": (
+        {
+            "haproxy_peers_global_extra": ["no-such-global-line"],
+            "haproxy_peers_defaults_extra": ["no-such-defaults-line"],
+            "haproxy_peers_frontend_extra": ["no-such-frontend-line"],
+            "haproxy_peers_backend_extra": ["no-such-backend-line"],
+            "haproxy_peers_extra_config": "no-such-extra-config-line",
+        },
+        [
+            "no-such-global-line",
+            "no-such-defaults-line",
+            "no-such-frontend-line",
+            "no-such-backend-line",
+            "no-such-extra-config-line",
+        ],
     ),
 }
 
@@ -104,7 +122,7 @@ REJECTED_BY_HAPROXY = {
 def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
     case, apply_role, lb_hosts, lbs, lab_servers
 ):
-    bad_input, refusal = REJECTED_BY_HAPROXY[case]
+    bad_input, refusals = REJECTED_BY_HAPROXY[case]
     # One session per load balancer, so that no replication race is involved.
     sessions = {lb.name: SESSION + index for index, lb in enumerate(lbs)}
     backends = {lb.name: backend_for(lb.url, sessions[lb.name]) for lb in lbs}
@@ -119,7 +137,8 @@ def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
     assert result.returncode != 0
     # The template module's refusal, with HAProxy's own reason.
     assert "failed to validate" in output, output
-    assert refusal in output, output
+    for refusal in refusals:
+        assert refusal in output, output
     assert set(recap_changes(result.stdout).values()) == {0}, output
     assert file_checksums(lb_hosts) == before
     for lb in lbs:
