@@ -1,10 +1,12 @@
-"""Bad input to keepalived_vip changes nothing, and the message names what to set."""
+"""Bad input changes nothing, and the message names what to set: keepalived_vip's
+arguments, and what playbooks/site.yml checks before it touches a load balancer."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import yaml
 from app_clients import holder
 
 from peerlab.channels import within
@@ -60,3 +62,52 @@ def test_bad_input_stops_before_any_change(
     assert set(changes.values()) == {0}, changes
     assert checksums() == before
     assert holder(lbs, floating.address) is lbs[0]
+
+
+def lb_checksums(lb_hosts, path: str) -> list[str]:
+    out = []
+    for host in lb_hosts:
+        with host.sudo():
+            out.append(host.check_output(within(f"sha256sum {path}")))
+    return out
+
+
+def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_applications_cookie(
+    settled, ansible_playbook, lb_hosts, lbs, session_cookie, tmp_path
+):
+    # One member sticks on another cookie, the other keeps keys too short for
+    # the application's values (inventory host variables, which outrank the
+    # lab's group variables); both in one turn, so each fails its own check.
+    (first, second) = (lb.name for lb in lbs)
+    mismatch = {first: {"haproxy_peers_stick_cookie": "OTHERSESSION"},
+                second: {"haproxy_peers_stick_table_len": 8}}  # fmt: skip
+    extra = tmp_path / "mismatch.yml"
+    extra.write_text(yaml.safe_dump({"all": {"hosts": mismatch}}))
+    before = lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
+    result = ansible_playbook(
+        "site.yml", "-i", str(extra), "-e", "site_load_balancers_at_once=100%"
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    # Failures go to standard error where Ansible is so configured (Molecule's).
+    failed = re.findall(r"^fatal: \[([^\]]+)\]", output, re.M)
+    failed += re.findall(r"^failed: \[([^\]]+)\]", output, re.M)
+    assert sorted(set(failed)) == sorted(mismatch), output[-3000:]
+    assert "stick on 'OTHERSESSION'" in output, output[-3000:]
+    assert f"set haproxy_peers_stick_cookie to {session_cookie}" in output, output[-3000:]
+    assert "in a table of keys up to 8 characters" in output, output[-3000:]
+    changes = recap_changes(result.stdout)
+    assert set(changes.values()) == {0}, changes
+    assert lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
+
+
+def test_site_yml_refuses_to_configure_load_balancers_without_the_web_tier(
+    settled, ansible_playbook, lb_hosts
+):
+    before = lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
+    result = ansible_playbook("site.yml", "--limit", "loadbalancers")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "run the playbook on the web group too (do not --limit it out)" in output, output
+    assert set(recap_changes(result.stdout).values()) == {0}, output[-3000:]
+    assert lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
