@@ -64,7 +64,9 @@ def test_a_change_a_failure_or_a_missing_host_is_named():
     }
 
 
-def test_testinfra_shares_one_ssh_connection_per_host(tmp_path):
+def test_testinfra_shares_one_ssh_connection_per_host():
+    # A folder as short as the stages' own (/tmp/peerlab-ssh-<8 characters>).
+    tmp_path = Path("/tmp/peerlab-ssh-abcdefgh")
     connection = {"ansible_host": "192.0.2.11", "ansible_ssh_common_args": "-o LogLevel=ERROR"}
     shared = molecule_stages.sharing_connections(connection, tmp_path)
     assert shared["ansible_host"] == "192.0.2.11"
@@ -76,3 +78,9 @@ def test_testinfra_shares_one_ssh_connection_per_host(tmp_path):
         "ControlPath"
         in molecule_stages.sharing_connections({}, tmp_path)["ansible_ssh_common_args"]
     )
+
+
+def test_a_control_folder_too_long_for_ssh_sockets_is_refused():
+    long_folder = Path("/tmp") / ("x" * 60)
+    with pytest.raises(ValueError, match="too long for SSH's control sockets"):
+        molecule_stages.sharing_connections({}, long_folder)

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,9 @@ def rendered_connections(ansible_json: str) -> dict[str, dict[str, str]]:
     return {host: outcome["msg"] for host, outcome in task["hosts"].items()}
 
 
+UNIX_SOCKET_PATH_MAX = 107
+
+
 def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[str, str]:
     """``connection`` with SSH connection sharing for testinfra.
 
@@ -102,6 +106,11 @@ def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[s
     shares its own without one). Against emulated VMs a new SSH connection per
     command costs about a second, most of a stage's time.
     """
+    # ssh makes the socket as <path>.<16 random characters> first: the whole
+    # must fit a Unix socket's path (107 bytes); %C is 40 characters.
+    longest = len(f"{control_dir}/") + 40 + 17
+    if longest > UNIX_SOCKET_PATH_MAX:
+        raise ValueError(f"{control_dir}: too long for SSH's control sockets ({longest} bytes)")
     sharing = f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={control_dir}/%C"
     common = connection.get("ansible_ssh_common_args", "")
     return {**connection, "ansible_ssh_common_args": f"{common} {sharing}".strip()}
@@ -122,8 +131,8 @@ def write_testinfra_inventory(ephemeral: Path) -> Path:
         check=True,
         env=environment(None) | ANSIBLE_JSON_OUTPUT,
     )  # fmt: skip
-    control_dir = ephemeral / "ssh"
-    control_dir.mkdir(exist_ok=True)
+    # Short: the control sockets' paths must fit a Unix socket's.
+    control_dir = Path(tempfile.mkdtemp(prefix="peerlab-ssh-"))
     connections = {
         host: sharing_connections(connection, control_dir)
         for host, connection in rendered_connections(result.stdout).items()
