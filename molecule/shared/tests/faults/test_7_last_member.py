@@ -48,7 +48,7 @@ def test_restarting_the_last_member_empties_the_table_and_status_warned(
 
         master = show_proc(lb1.run).master_pid
         # Not the default 120 s: the point is the refusal, not the patience.
-        refused = rolling_restart("-e", "haproxy_peers_restart_timeout=10")
+        refused = rolling_restart("-e", "haproxy_peers_restart_timeout=2")
         output = refused.stdout + refused.stderr
         assert refused.returncode != 0, output[-3000:]
         assert f"Not restarting {lb1.name}" in output, output[-3000:]
