@@ -24,8 +24,6 @@ from pathlib import Path
 
 from peerlab.runtime import RemoteCommandError, Runner
 
-__all__ = ["RemoteCommandError"]  # raised by every runner here; defined with Runner
-
 COMMAND_TIMEOUT_S = 60
 CHANNELS = ("ssh", "ansible")
 CHANNEL_HELP = (

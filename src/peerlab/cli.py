@@ -22,7 +22,7 @@ from peerlab.bench import command as bench_command
 from peerlab.bench.agent import AgentError
 from peerlab.bench.members import MembersError
 from peerlab.bench.throughput import ThroughputError
-from peerlab.channels import CHANNEL_HELP, CHANNELS, RemoteCommandError
+from peerlab.channels import CHANNEL_HELP, CHANNELS
 from peerlab.demo import DemoReport, LabNotFresh, LabNotUp, ensure_fresh, run_narrative
 from peerlab.faults import FaultError
 from peerlab.inventory import (
@@ -35,7 +35,7 @@ from peerlab.inventory import (
 from peerlab.lab import LoadBalancer, wait_all_synced, wait_replicated
 from peerlab.load import LoadError, SessionLoad
 from peerlab.narrative import SETTLE_TIMEOUT_S
-from peerlab.runtime import show_proc, show_servers
+from peerlab.runtime import RemoteCommandError, show_proc, show_servers
 from peerlab.sessions import SESSION_COOKIE, cookie_header
 from peerlab.status import pair_status
 from peerlab.sync import SyncTimeout

@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass, field
 
 import requests
 
-from peerlab.channels import RemoteCommandError
 from peerlab.lab import LoadBalancer, reset, wait_all_synced
 from peerlab.narrative import NARRATIVE, SETTLE_TIMEOUT_S, Step, run_step, sessions_created
-from peerlab.runtime import RuntimeAPIError, show_servers, show_table
+from peerlab.runtime import RemoteCommandError, RuntimeAPIError, show_servers, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import SyncTimeout
 from peerlab.tables import side_by_side

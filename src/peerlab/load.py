@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import requests
@@ -34,6 +34,31 @@ STOPPED_AT_TIME_BOUND = "time bound"
 
 class LoadError(RuntimeError):
     """The load did not run for as long as it was meant to, or failed."""
+
+
+def bound_reached(sent: int, max_requests: int, seconds: float, max_seconds: float) -> str:
+    """The bound a load that has sent ``sent`` requests in ``seconds`` has reached
+    (STOPPED_AT_...), or "" while it has reached none."""
+    if sent >= max_requests:
+        return STOPPED_AT_REQUEST_BOUND
+    if seconds >= max_seconds:
+        return STOPPED_AT_TIME_BOUND
+    return ""
+
+
+def recording_failures(
+    target: Callable[..., None], failures: list[BaseException]
+) -> Callable[..., None]:
+    """``target`` for a load's thread: what it raises is kept in ``failures``, for
+    the load's stop() to raise in the caller's thread."""
+
+    def run(*args: object) -> None:
+        try:
+            target(*args)
+        except BaseException as error:
+            failures.append(error)
+
+    return run
 
 
 @dataclass
@@ -86,8 +111,10 @@ class SessionLoad:
         self.request_timeout, self.interval = request_timeout, interval
         self.report = LoadReport()
         self._stop = threading.Event()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._guarded_run, daemon=True)
+        self._failures: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=recording_failures(self._run, self._failures), daemon=True
+        )
 
     def __enter__(self) -> SessionLoad:
         self._thread.start()
@@ -110,10 +137,9 @@ class SessionLoad:
         self._stop.set()
         self._thread.join()
         report = self.report
-        if self._failure is not None:
-            raise LoadError(
-                f"the load failed after {report.summary()}: {self._failure!r}"
-            ) from self._failure
+        if self._failures:
+            (failure,) = self._failures
+            raise LoadError(f"the load failed after {report.summary()}: {failure!r}") from failure
         if report.requests == 0:
             raise LoadError(f"the load sent no request to {self.urls}")
         if report.stopped_by != STOPPED_WHEN_ASKED:
@@ -123,13 +149,6 @@ class SessionLoad:
                 "what came after went unwatched"
             )
         return report
-
-    def _guarded_run(self) -> None:
-        try:
-            self._run()
-        except BaseException as error:
-            # Raised by stop(), in the caller's thread.
-            self._failure = error
 
     def _run(self) -> None:
         first: dict[int, str] = {}
@@ -166,8 +185,4 @@ class SessionLoad:
     def _stopped_by(self, requests_sent: int, seconds: float) -> str:
         if self._stop.is_set():
             return STOPPED_WHEN_ASKED
-        if requests_sent >= self.max_requests:
-            return STOPPED_AT_REQUEST_BOUND
-        if seconds >= self.max_seconds:
-            return STOPPED_AT_TIME_BOUND
-        return ""
+        return bound_reached(requests_sent, self.max_requests, seconds, self.max_seconds)

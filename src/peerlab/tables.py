@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from peerlab.channels import RemoteCommandError
 from peerlab.lab import LoadBalancer
 from peerlab.runtime import (
     PeersSection,
     Processes,
+    RemoteCommandError,
     RuntimeAPIError,
     Table,
     TableEntry,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from peerlab.channels import ANSIBLE_JSON_OUTPUT, project_tool
+from peerlab.playbook import play_recap
 
 ROOT = Path(__file__).parents[2]
 MOLECULE_CONFIG = ROOT / ".config" / "molecule" / "config.yml"
@@ -181,20 +181,11 @@ def run_tests(tests: Path, ephemeral: Path) -> subprocess.CompletedProcess:
     return run(argv, ephemeral)
 
 
-_RECAP = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s.*\bfailed=(?P<failed>\d+)"
-)
-
-
 def changed_hosts(output: str, hosts: Iterable[str]) -> dict[str, str]:
     """Hosts of ``hosts`` whose PLAY RECAP line of ansible-playbook's ``output`` shows a
     change or a failure, or is missing: name -> what it shows. Empty when every host
     ran and nothing changed."""
-    recap = {}
-    for line in output[output.rfind("PLAY RECAP") :].splitlines():
-        match = _RECAP.match(line)
-        if match:
-            recap[match["host"]] = (int(match["changed"]), int(match["failed"]))
+    recap = play_recap(output)
     wrong = {}
     for host in hosts:
         if host not in recap:

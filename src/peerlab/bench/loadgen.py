@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from peerlab.load import STOPPED_AT_REQUEST_BOUND, STOPPED_AT_TIME_BOUND, LoadError
+from peerlab.load import LoadError, bound_reached, recording_failures
 
 MAX_REQUESTS = 200_000
 MAX_SECONDS = 900.0
@@ -113,7 +113,9 @@ class PacedLoad:
         self._failures: list[BaseException] = []
         self.started = 0.0
         self._threads = [
-            threading.Thread(target=self._guarded_work, args=(index,), daemon=True)
+            threading.Thread(
+                target=recording_failures(self._work, self._failures), args=(index,), daemon=True
+            )
             for index in range(len(self._shares))
         ]
 
@@ -166,21 +168,12 @@ class PacedLoad:
 
     def _claim(self) -> bool:
         with self._lock:
-            if self._sent >= self.max_requests:
-                self._stopped_at = STOPPED_AT_REQUEST_BOUND
-            elif self.now() >= self.max_seconds:
-                self._stopped_at = STOPPED_AT_TIME_BOUND
-            else:
-                self._sent += 1
-                return True
-            return False
-
-    def _guarded_work(self, index: int) -> None:
-        try:
-            self._work(index)
-        except BaseException as error:
-            # Raised by stop(), in the caller's thread.
-            self._failures.append(error)
+            bound = bound_reached(self._sent, self.max_requests, self.now(), self.max_seconds)
+            if bound:
+                self._stopped_at = bound
+                return False
+            self._sent += 1
+            return True
 
     def _work(self, index: int) -> None:
         keys, record = self._shares[index], self._records[index]

@@ -10,14 +10,18 @@ import yaml
 from app_clients import holder
 
 from peerlab.channels import within
+from peerlab.playbook import changes_by_host
 
 CONFIG = "/etc/keepalived/keepalived.conf"
+HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 
 
-def recap_changes(output: str) -> dict[str, int]:
-    """Host -> changed count from a PLAY RECAP."""
-    pattern = r"^(\S+)\s+: ok=\d+\s+changed=(\d+)"
-    return {m[1]: int(m[2]) for m in re.finditer(pattern, output, re.M)}
+def lb_checksums(lb_hosts, path: str) -> list[str]:
+    out = []
+    for host in lb_hosts:
+        with host.sudo():
+            out.append(host.check_output(within(f"sha256sum {path}")))
+    return out
 
 
 @pytest.mark.parametrize(
@@ -44,32 +48,17 @@ def recap_changes(output: str) -> dict[str, int]:
 def test_bad_input_stops_before_any_change(
     settled, apply_role, lb_hosts, lbs, floating, variables, stage, message
 ):
-    def checksums() -> list[str]:
-        out = []
-        for host in lb_hosts:
-            with host.sudo():
-                out.append(host.check_output(within(f"sha256sum {CONFIG}")))
-        return out
-
-    before = checksums()
+    before = lb_checksums(lb_hosts, CONFIG)
     result = apply_role("keepalived_vip", "loadbalancers", variables)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert stage in output, output[-3000:]
     assert message in output, output[-3000:]
-    changes = recap_changes(result.stdout)
+    changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in lb_hosts}, output[-3000:]
     assert set(changes.values()) == {0}, changes
-    assert checksums() == before
+    assert lb_checksums(lb_hosts, CONFIG) == before
     assert holder(lbs, floating.address) is lbs[0]
-
-
-def lb_checksums(lb_hosts, path: str) -> list[str]:
-    out = []
-    for host in lb_hosts:
-        with host.sudo():
-            out.append(host.check_output(within(f"sha256sum {path}")))
-    return out
 
 
 def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_applications_cookie(
@@ -83,7 +72,7 @@ def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_application
                 second: {"haproxy_peers_stick_table_len": 8}}  # fmt: skip
     extra = tmp_path / "mismatch.yml"
     extra.write_text(yaml.safe_dump({"all": {"hosts": mismatch}}))
-    before = lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
+    before = lb_checksums(lb_hosts, HAPROXY_CONFIG)
     result = ansible_playbook(
         "site.yml", "-i", str(extra), "-e", "site_load_balancers_at_once=100%"
     )
@@ -96,18 +85,18 @@ def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_application
     assert "stick on 'OTHERSESSION'" in output, output[-3000:]
     assert f"set haproxy_peers_stick_cookie to {session_cookie}" in output, output[-3000:]
     assert "in a table of keys up to 8 characters" in output, output[-3000:]
-    changes = recap_changes(result.stdout)
+    changes = changes_by_host(result.stdout)
     assert set(changes.values()) == {0}, changes
-    assert lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
+    assert lb_checksums(lb_hosts, HAPROXY_CONFIG) == before
 
 
 def test_site_yml_refuses_to_configure_load_balancers_without_the_web_tier(
     settled, ansible_playbook, lb_hosts
 ):
-    before = lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg")
+    before = lb_checksums(lb_hosts, HAPROXY_CONFIG)
     result = ansible_playbook("site.yml", "--limit", "loadbalancers")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "run the playbook on the web group too (do not --limit it out)" in output, output
-    assert set(recap_changes(result.stdout).values()) == {0}, output[-3000:]
-    assert lb_checksums(lb_hosts, "/etc/haproxy/haproxy.cfg") == before
+    assert set(changes_by_host(result.stdout).values()) == {0}, output[-3000:]
+    assert lb_checksums(lb_hosts, HAPROXY_CONFIG) == before

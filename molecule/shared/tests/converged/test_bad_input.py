@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from peerlab.access import backend_for
 from peerlab.channels import within
 from peerlab.pki import Authority
+from peerlab.playbook import changes_by_host
 from peerlab.runtime import show_proc
 
 SESSION = 6001
-
-
-def recap_changes(output: str) -> dict[str, int]:
-    """Host -> changed count from a PLAY RECAP."""
-    pattern = r"^(\S+)\s+: ok=\d+\s+changed=(\d+)"
-    return {m[1]: int(m[2]) for m in re.finditer(pattern, output, re.M)}
 
 
 def lb_files(host) -> list[str]:
@@ -49,7 +42,7 @@ def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
     # The validation task's own message, not its title (which names no argument).
     assert "Validation of arguments failed" in output, output
     assert message in output, output
-    changes = recap_changes(result.stdout)
+    changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in hosts}, output
     assert set(changes.values()) == {0}, changes
 
@@ -139,7 +132,7 @@ def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
     assert "failed to validate" in output, output
     for refusal in refusals:
         assert refusal in output, output
-    assert set(recap_changes(result.stdout).values()) == {0}, output
+    assert set(changes_by_host(result.stdout).values()) == {0}, output
     assert file_checksums(lb_hosts) == before
     for lb in lbs:
         # Not reloaded, not restarted: the same processes answer, as before.
@@ -211,7 +204,7 @@ def test_bad_tls_stats_or_hold_input_stops_before_any_change_naming_what_to_set(
         name = host.backend.host
         assert message.format(host=name) in output, output
         assert names.format(host=name) in output, output
-    changes = recap_changes(result.stdout)
+    changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in lb_hosts}, output
     assert set(changes.values()) == {0}, changes
     assert file_checksums(lb_hosts) == before
