@@ -126,7 +126,15 @@ unit: venv ## Unit tests of the Python code and of the rendered configuration
 
 .PHONY: test-docker
 test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2)
-	@$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm
+	@images/docker/build bookworm
+	@# The next releases' images build while the first scenario runs, not
+	@# between the scenarios; their output follows the scenario's. A build
+	@# that failed there runs again, in the open, before its own scenario.
+	@ahead=$$(mktemp); \
+	  { images/docker/build trixie && images/docker/build forky; } >"$$ahead" 2>&1 & builds=$$!; \
+	  status=0; $(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm || status=$$?; \
+	  wait $$builds || echo "images built ahead: failed (tried again below)"; \
+	  cat "$$ahead"; rm -f "$$ahead"; exit $$status
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=forky
 
@@ -142,7 +150,7 @@ molecule-docker: deps
 .PHONY: test-collection
 test-collection: deps ## The built collection installed elsewhere, driving three load balancers of its own
 	@images/docker/build $(DEBIAN)
-	LAB_DEBIAN=$(DEBIAN) pytest -s tests/collection
+	LAB_DEBIAN=$(DEBIAN) pytest -s -p no:cacheprovider tests/collection
 
 .PHONY: test-vms
 test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
@@ -157,7 +165,7 @@ test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule tes
 LAB_LOCK := $(CURDIR)/.lab.lock
 
 test-lab: deps ## The Vagrant lab end to end (PROVIDER=...): make lab, the narrative on localhost, make lab-down
-	flock $(LAB_LOCK) env PROVIDER=$(PROVIDER) pytest -s tests/e2e
+	flock $(LAB_LOCK) env PROVIDER=$(PROVIDER) pytest -s -p no:cacheprovider tests/e2e
 
 .PHONY: test-quick
 test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
@@ -167,18 +175,31 @@ test-quick: lint unit ## Lint, unit tests and the docker scenario on Debian 13
 test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM scenario's stages, on one bring-up
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
-# Fast checks first, so a broken change fails in minutes. Then two sides run
-# at once, each one stage after the other: the three docker scenarios, and
-# the labs (the libvirt lab, which also runs the VM scenario's stages on its
-# VMs; the installed collection; the docker lab). Their machines live on networks of
-# their own; the two Vagrant labs take turns (LAB_LOCK). Every Debian
-# package either side needs is installed before, so no two package installs
-# run at once.
+# Fast checks first, so a broken change fails in minutes (the first image
+# and the box build meanwhile). Then two sides run at once: the three docker
+# scenarios one after the other, and the labs (the libvirt lab, which also
+# runs the VM scenario's stages on its VMs; then the installed collection
+# beside the docker lab). Their machines live on networks of their own; the
+# two Vagrant labs take turns (LAB_LOCK). Every Debian package either side
+# needs is installed before, so no two package installs run at once.
 .PHONY: test
-test: lint unit ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
+test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
 	@scripts/install-host-packages docker vm unit browser
+	@# The first image and the box build beside the fast checks: set-up only,
+	@# no stage runs on them before lint and the unit tests have passed.
+	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit" \
+	  images "$(MAKE) --no-print-directory first-images"
 	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
 	  labs "$(MAKE) --no-print-directory test-labs"
 
+.PHONY: first-images
+first-images: deps-vm
+	@images/docker/build bookworm
+	@$(MAKE) --no-print-directory box
+
 .PHONY: test-labs
-test-labs: test-lab-libvirt test-collection test-lab ## The labs' half of make test, one stage after the other
+# The installed collection's containers and the docker lab share no address,
+# port or name: after the libvirt lab, they run side by side.
+test-labs: test-lab-libvirt ## The labs' half of make test: the libvirt lab, then the collection beside the docker lab
+	@scripts/side-by-side collection "$(MAKE) --no-print-directory test-collection" \
+	  docker-lab "$(MAKE) --no-print-directory test-lab"

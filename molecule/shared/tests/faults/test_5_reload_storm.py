@@ -53,11 +53,12 @@ def test_ten_reloads_under_load_with_round_robin_move_no_session(
 def test_without_the_hold_the_same_reloads_move_sessions(
     settled, lb1, lb2, sticky_load, reconfigure, figures
 ):
-    reconfigure(haproxy_peers_handover_hold=False)
+    # Only LB1 takes the load and the reloads: only LB1 goes without the hold.
+    reconfigure(lb1.name, haproxy_peers_handover_hold=False)
     try:
         load, _ = storm(sticky_load, lb1, lb2, "storm-control")
     finally:
-        reconfigure()
+        reconfigure(lb1.name)
     moved = load.record.moved_sessions()
     assert load.failed == 0, load.summary()
     # The control: what the hold prevents happens without it, on this lab.
