@@ -176,7 +176,7 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
 # Fast checks first, so a broken change fails in minutes (the first image
-# and the box build meanwhile). Then two sides run at once: the three docker
+# builds meanwhile). Then two sides run at once: the three docker
 # scenarios one after the other, and the labs (the libvirt lab, which also
 # runs the VM scenario's stages on its VMs; then the installed collection
 # beside the docker lab). Their machines live on networks of their own; the
@@ -185,17 +185,13 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 .PHONY: test
 test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
 	@scripts/install-host-packages docker vm unit browser
-	@# The first image and the box build beside the fast checks: set-up only,
-	@# no stage runs on them before lint and the unit tests have passed.
+	@# The first image builds beside the fast checks (set-up only: no stage
+	@# runs on it before lint and the unit tests have passed); the box, which
+	@# takes longer, at the start of the labs' side.
 	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit" \
-	  images "$(MAKE) --no-print-directory first-images"
+	  image "images/docker/build bookworm"
 	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
 	  labs "$(MAKE) --no-print-directory test-labs"
-
-.PHONY: first-images
-first-images: deps-vm
-	@images/docker/build bookworm
-	@$(MAKE) --no-print-directory box
 
 .PHONY: test-labs
 # The installed collection's containers and the docker lab share no address,

@@ -6,7 +6,8 @@ reaches it the way an operator does: by running ``socat`` on the load
 balancer itself, over a channel that already authenticates the caller.
 
 - ``ssh``: plain SSH with a key, then sudo. Fast (one connection per
-  command); what the lab uses by default, with Vagrant's user and key.
+  machine, shared by the commands); what the lab uses by default, with
+  Vagrant's user and key.
 - ``ansible``: an ad-hoc Ansible command against an inventory. Slower (one
   Ansible run per command) but reaches whatever Ansible reaches: containers
   through the docker connection, bastions, vaulted credentials.
@@ -18,8 +19,10 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from peerlab.runtime import RemoteCommandError, Runner
@@ -64,13 +67,66 @@ def _run_with_deadline(
         raise RemoteCommandError(f"{target}: no answer within {COMMAND_TIMEOUT_S}s") from error
 
 
+# How long an idle shared SSH connection stays open after its last command.
+SSH_PERSIST = "60s"
+# The longest path a Unix socket can have (sun_path, less its final NUL).
+UNIX_SOCKET_PATH_MAX = 107
+
+
+def control_path_fits(folder: Path) -> bool:
+    """Whether SSH's control sockets fit in ``folder``: ssh makes each as
+    <folder>/<%C>.<16 characters> first, and %C is 40 characters."""
+    return len(f"{folder}/") + 40 + 17 <= UNIX_SOCKET_PATH_MAX
+
+
+def sharing_options(folder: Path) -> tuple[str, ...]:
+    """SSH options that share one connection per machine between commands (and
+    between peerlab runs), its socket in ``folder``; none when ``folder`` cannot
+    be made private to this user (another user's socket there could stand in
+    for the machine).
+
+    A new SSH connection costs a key exchange, a login and a session on the
+    machine: on emulated VMs about a second of their CPU per command, and
+    peerlab's waits send several commands a second.
+    """
+    if not control_path_fits(folder):
+        return ()
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        status = folder.lstat()
+    except OSError:
+        return ()
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+        return ()
+    if status.st_mode & 0o077:
+        return ()
+    return (
+        "-o", "ControlMaster=auto",
+        "-o", f"ControlPersist={SSH_PERSIST}",
+        # A machine that went away (a lab destroyed) ends its shared
+        # connection within seconds, instead of holding later commands.
+        "-o", "ServerAliveInterval=5",
+        "-o", "ServerAliveCountMax=2",
+        # %C (a hash of host, port and user) keeps the path short enough for a
+        # Unix socket.
+        "-o", f"ControlPath={folder}/%C",
+    )  # fmt: skip
+
+
+def ssh_control_folder() -> Path:
+    """Where this user's shared SSH connections live: short, as socket paths must be."""
+    return Path(tempfile.gettempdir()) / f"peerlab-ssh-{os.getuid()}"
+
+
 def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> Runner:
-    """A Runner that executes shell commands as root on ``address`` over SSH."""
+    """A Runner that executes shell commands as root on ``address`` over SSH, one
+    shared connection for all of them."""
     identity = str(key or vagrant_insecure_key())
+    sharing = sharing_options(ssh_control_folder())
 
     def run(command: str) -> str:
         argv = [
-            "ssh", "-i", identity, *SSH_OPTIONS, f"{user}@{address}",
+            "ssh", "-i", identity, *SSH_OPTIONS, *sharing, f"{user}@{address}",
             f"sudo sh -c {shlex.quote(command)}",
         ]  # fmt: skip
         result = _run_with_deadline(argv, address)

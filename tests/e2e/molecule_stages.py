@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from peerlab.channels import ANSIBLE_JSON_OUTPUT, project_tool
+from peerlab.channels import ANSIBLE_JSON_OUTPUT, control_path_fits, project_tool
 from peerlab.playbook import play_recap
 
 ROOT = Path(__file__).parents[2]
@@ -95,9 +94,6 @@ def rendered_connections(ansible_json: str) -> dict[str, dict[str, str]]:
     return {host: outcome["msg"] for host, outcome in task["hosts"].items()}
 
 
-UNIX_SOCKET_PATH_MAX = 107
-
-
 def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[str, str]:
     """``connection`` with SSH connection sharing for testinfra.
 
@@ -106,18 +102,17 @@ def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[s
     shares its own without one). Against emulated VMs a new SSH connection per
     command costs about a second, most of a stage's time.
     """
-    # ssh makes the socket as <path>.<16 random characters> first: the whole
-    # must fit a Unix socket's path (107 bytes); %C is 40 characters.
-    longest = len(f"{control_dir}/") + 40 + 17
-    if longest > UNIX_SOCKET_PATH_MAX:
-        raise ValueError(f"{control_dir}: too long for SSH's control sockets ({longest} bytes)")
+    if not control_path_fits(control_dir):
+        raise ValueError(f"{control_dir}: too long for SSH's control sockets")
     sharing = f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={control_dir}/%C"
     common = connection.get("ansible_ssh_common_args", "")
     return {**connection, "ansible_ssh_common_args": f"{common} {sharing}".strip()}
 
 
-def write_testinfra_inventory(ephemeral: Path) -> Path:
-    """Write the lab's hosts, in their groups, with their connection variables rendered."""
+def write_testinfra_inventory(ephemeral: Path, control_dir: Path) -> Path:
+    """Write the lab's hosts, in their groups, with their connection variables rendered
+    and SSH's shared connections in ``control_dir`` (a short path: the control
+    sockets' paths must fit a Unix socket's)."""
     fields = ", ".join(f"'{name}': {name} | default(omit)" for name in CONNECTION_VARS)
     result = subprocess.run(
         [
@@ -131,8 +126,6 @@ def write_testinfra_inventory(ephemeral: Path) -> Path:
         check=True,
         env=environment(None) | ANSIBLE_JSON_OUTPUT,
     )  # fmt: skip
-    # Short: the control sockets' paths must fit a Unix socket's.
-    control_dir = Path(tempfile.mkdtemp(prefix="peerlab-ssh-"))
     connections = {
         host: sharing_connections(connection, control_dir)
         for host, connection in rendered_connections(result.stdout).items()

@@ -19,8 +19,11 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -223,13 +226,20 @@ def test_site_yml_again_changes_nothing(first_demo):
     assert changed == {}, f"site.yml changed something on a second run: {changed}"
 
 
+@pytest.fixture(scope="module")
+def ephemeral(tmp_path_factory) -> Iterator[Path]:
+    """The stages' folder, as Molecule's ephemeral one, with the testinfra inventory."""
+    folder = tmp_path_factory.mktemp("molecule-stages")
+    # Short: pytest's temporary folders are too long for SSH's control sockets.
+    control_dir = Path(tempfile.mkdtemp(prefix="peerlab-ssh-"))
+    write_testinfra_inventory(folder, control_dir)
+    yield folder
+    shutil.rmtree(control_dir, ignore_errors=True)
+
+
 @on_vms
 @pytest.mark.parametrize("stage", STAGES, ids=[stage.name for stage in STAGES])
-def test_molecule_stage_passes_on_the_lab(first_demo, stage, tmp_path_factory):
-    ephemeral = tmp_path_factory.getbasetemp() / "molecule-stages"
-    if not ephemeral.is_dir():
-        ephemeral.mkdir()
-        write_testinfra_inventory(ephemeral)
+def test_molecule_stage_passes_on_the_lab(first_demo, stage, ephemeral):
     if stage.side_effect is not None:
         result = run_playbook(stage.side_effect, ephemeral=ephemeral)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -77,6 +77,10 @@ def private_ip(name: str) -> str:
     return ANSIBLE.get_variables(name)["private_ip"]
 
 
+# ssh's own exit status when it could not run the command.
+SSH_FAILED = 255
+
+
 def root_runner(name: str) -> Runner:
     """Runs shell commands as root on host ``name``; RemoteCommandError when one fails,
     as peerlab's own channels raise (the waits wait out that error, and only it)."""
@@ -84,8 +88,16 @@ def root_runner(name: str) -> Runner:
 
     def run(command: str) -> str:
         with target.sudo():
-            # Bounded on the machine: a hung runtime API fails the test, not the run.
-            result = target.run(within(command))
+            try:
+                # Bounded on the machine: a hung runtime API fails the test, not the run.
+                result = target.run(within(command))
+            except RuntimeError as error:
+                # testinfra's SSH backend raises when ssh itself failed (exit
+                # 255, the VMs' connection), with the command's result.
+                failed = error.args[0] if error.args else None
+                if getattr(failed, "rc", None) != SSH_FAILED:
+                    raise
+                raise RemoteCommandError(f"{name}: ssh failed: {failed.stderr}") from error
         if result.rc != 0:
             raise RemoteCommandError(f"{name}: `{command}` exited {result.rc}: {result.stderr}")
         return result.stdout

@@ -1,0 +1,65 @@
+"""peerlab's SSH channel shares one connection per machine, from a folder only its user owns."""
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from peerlab.channels import control_path_fits, sharing_options, ssh_control_folder
+
+
+def control_path(options: tuple[str, ...]) -> str:
+    (path,) = [o.removeprefix("ControlPath=") for o in options if o.startswith("ControlPath=")]
+    return path
+
+
+@pytest.fixture
+def short_tmp():
+    """A folder short enough for socket paths (pytest's own are too long)."""
+    folder = Path(tempfile.mkdtemp(prefix="peerlab-t-"))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_new_folder_is_made_private_and_named_in_the_options(short_tmp):
+    folder = short_tmp / "ssh"
+    options = sharing_options(folder)
+    assert "ControlMaster=auto" in options
+    assert control_path(options) == f"{folder}/%C"
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_folder_others_can_enter_gets_no_sharing(short_tmp):
+    folder = short_tmp / "ssh"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    assert sharing_options(folder) == ()
+
+
+def test_a_file_in_the_folders_place_gets_no_sharing(short_tmp):
+    folder = short_tmp / "ssh"
+    folder.write_text("")
+    assert sharing_options(folder) == ()
+
+
+def test_a_link_in_the_folders_place_gets_no_sharing(short_tmp):
+    target = short_tmp / "elsewhere"
+    target.mkdir(mode=0o700)
+    (short_tmp / "ssh").symlink_to(target)
+    assert sharing_options(short_tmp / "ssh") == ()
+
+
+def test_the_users_folder_fits_ssh_sockets():
+    folder = ssh_control_folder()
+    assert re.fullmatch(rf"peerlab-ssh-{os.getuid()}", folder.name)
+    assert control_path_fits(folder)
+
+
+def test_a_folder_too_long_for_sockets_gets_no_sharing(tmp_path):
+    folder = tmp_path / ("x" * 80)
+    assert not control_path_fits(folder)
+    assert sharing_options(folder) == ()
+    assert not folder.exists()
