@@ -8,6 +8,7 @@ printed at the end of the run, beside pass and fail.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -16,7 +17,7 @@ from peerlab.bench.loadgen import PacedLoad, Record
 from peerlab.bench.reload_load import entries_of, first_answers
 from peerlab.bench.replication import bench_key, direct
 from peerlab.lab import REPLICATION_TIMEOUT_S, LoadBalancer
-from peerlab.runtime import socket_command
+from peerlab.runtime import RemoteCommandError, socket_command
 from peerlab.sync import wait_until
 
 
@@ -60,6 +61,7 @@ class StickyLoad:
         return {key: servers.get(key) for key in self.keys}
 
     def __enter__(self) -> StickyLoad:
+        self.started_epoch = int(time.time())
         for load in self.loads:
             load.__enter__()
         return self
@@ -112,8 +114,28 @@ class StickyLoad:
         )
         assert not moved, (
             f"{len(moved)} of {len(self.keys)} sessions moved: {self.summary()}. "
-            f"First moves: {moves}. {context}"
+            f"First moves: {moves}. {context} {self.diagnosis(sorted(moved)[:MOVES_SHOWN])}"
         )
+
+    def diagnosis(self, keys: Sequence[str]) -> str:
+        """What the members say about moved sessions: each one's entry now, and
+        every logged request since the load started that HAProxy retried,
+        redispatched to another server, or ended otherwise than normally (its
+        termination state is not "----"): a move after a failed connection to
+        the session's server is HAProxy's redispatch, not a handover."""
+        notes = []
+        for lb in self.lbs:
+            servers = lb.table_servers()
+            notes.append(f"{lb.name} holds " + ", ".join(f"{k}: {servers.get(k)}" for k in keys))
+            try:
+                unusual = lb.run(
+                    f"journalctl -u haproxy --since @{self.started_epoch} --no-pager -o cat"
+                    " | awk '$2 ~ /^\\[/ && ($10 != \"----\" || $11 !~ /\\/0$/)' | tail -n 20"
+                )
+            except RemoteCommandError as error:
+                unusual = f"(its log could not be read: {error})"
+            notes.append(f"{lb.name}'s unusual requests: {unusual.strip() or 'none'}")
+        return " ".join(notes)
 
     def assert_every_entry_kept(self) -> None:
         """Every session's entry on every member, with the server it had before."""
