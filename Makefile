@@ -128,13 +128,10 @@ unit: venv ## Unit tests of the Python code and of the rendered configuration
 test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2)
 	@images/docker/build bookworm
 	@# The next releases' images build while the first scenario runs, not
-	@# between the scenarios; their output follows the scenario's. A build
-	@# that failed there runs again, in the open, before its own scenario.
-	@ahead=$$(mktemp); \
-	  { images/docker/build trixie && images/docker/build forky; } >"$$ahead" 2>&1 & builds=$$!; \
-	  status=0; $(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm || status=$$?; \
-	  wait $$builds || echo "images built ahead: failed (tried again below)"; \
-	  cat "$$ahead"; rm -f "$$ahead"; exit $$status
+	@# between the scenarios. A build that failed there runs again, in the
+	@# open, before its own scenario.
+	@scripts/side-by-side bookworm "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm" \
+	  images "images/docker/build trixie && images/docker/build forky || echo 'built again before their scenarios'"
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
 	@$(MAKE) --no-print-directory molecule-docker DEBIAN=forky
 

@@ -101,12 +101,20 @@ def sharing_options(folder: Path) -> tuple[str, ...]:
     if status.st_mode & 0o077:
         return ()
     return (
-        "-o", "ControlMaster=auto",
-        "-o", f"ControlPersist={SSH_PERSIST}",
+        *control_options(folder),
         # A machine that went away (a lab destroyed) ends its shared
         # connection within seconds, instead of holding later commands.
         "-o", "ServerAliveInterval=5",
         "-o", "ServerAliveCountMax=2",
+    )  # fmt: skip
+
+
+def control_options(folder: Path) -> tuple[str, ...]:
+    """SSH's options for one shared connection per machine, its socket in ``folder``
+    (which the caller has made private), kept ``SSH_PERSIST`` after its last use."""
+    return (
+        "-o", "ControlMaster=auto",
+        "-o", f"ControlPersist={SSH_PERSIST}",
         # %C (a hash of host, port and user) keeps the path short enough for a
         # Unix socket.
         "-o", f"ControlPath={folder}/%C",

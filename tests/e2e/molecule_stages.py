@@ -22,7 +22,12 @@ from pathlib import Path
 
 import yaml
 
-from peerlab.channels import ANSIBLE_JSON_OUTPUT, control_path_fits, project_tool
+from peerlab.channels import (
+    ANSIBLE_JSON_OUTPUT,
+    control_options,
+    control_path_fits,
+    project_tool,
+)
 from peerlab.playbook import play_recap
 
 ROOT = Path(__file__).parents[2]
@@ -104,7 +109,7 @@ def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[s
     """
     if not control_path_fits(control_dir):
         raise ValueError(f"{control_dir}: too long for SSH's control sockets")
-    sharing = f"-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={control_dir}/%C"
+    sharing = " ".join(control_options(control_dir))
     common = connection.get("ansible_ssh_common_args", "")
     return {**connection, "ansible_ssh_common_args": f"{common} {sharing}".strip()}
 

@@ -8,20 +8,20 @@ import re
 import pytest
 import yaml
 from app_clients import holder
+from host_files import file_checksums
 
-from peerlab.channels import within
 from peerlab.playbook import changes_by_host
 
 CONFIG = "/etc/keepalived/keepalived.conf"
 HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg"
 
 
-def lb_checksums(lb_hosts, path: str) -> list[str]:
-    out = []
-    for host in lb_hosts:
-        with host.sudo():
-            out.append(host.check_output(within(f"sha256sum {path}")))
-    return out
+def keepalived_config(host) -> list[str]:
+    return [CONFIG]
+
+
+def haproxy_config(host) -> list[str]:
+    return [HAPROXY_CONFIG]
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def lb_checksums(lb_hosts, path: str) -> list[str]:
 def test_bad_input_stops_before_any_change(
     settled, apply_role, lb_hosts, lbs, floating, variables, stage, message
 ):
-    before = lb_checksums(lb_hosts, CONFIG)
+    before = file_checksums(lb_hosts, keepalived_config)
     result = apply_role("keepalived_vip", "loadbalancers", variables)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
@@ -57,7 +57,7 @@ def test_bad_input_stops_before_any_change(
     changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in lb_hosts}, output[-3000:]
     assert set(changes.values()) == {0}, changes
-    assert lb_checksums(lb_hosts, CONFIG) == before
+    assert file_checksums(lb_hosts, keepalived_config) == before
     assert holder(lbs, floating.address) is lbs[0]
 
 
@@ -72,7 +72,7 @@ def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_application
                 second: {"haproxy_peers_stick_table_len": 8}}  # fmt: skip
     extra = tmp_path / "mismatch.yml"
     extra.write_text(yaml.safe_dump({"all": {"hosts": mismatch}}))
-    before = lb_checksums(lb_hosts, HAPROXY_CONFIG)
+    before = file_checksums(lb_hosts, haproxy_config)
     result = ansible_playbook(
         "site.yml", "-i", str(extra), "-e", "site_load_balancers_at_once=100%"
     )
@@ -87,16 +87,16 @@ def test_site_yml_refuses_load_balancers_that_would_not_stick_on_the_application
     assert "in a table of keys up to 8 characters" in output, output[-3000:]
     changes = changes_by_host(result.stdout)
     assert set(changes.values()) == {0}, changes
-    assert lb_checksums(lb_hosts, HAPROXY_CONFIG) == before
+    assert file_checksums(lb_hosts, haproxy_config) == before
 
 
 def test_site_yml_refuses_to_configure_load_balancers_without_the_web_tier(
     settled, ansible_playbook, lb_hosts
 ):
-    before = lb_checksums(lb_hosts, HAPROXY_CONFIG)
+    before = file_checksums(lb_hosts, haproxy_config)
     result = ansible_playbook("site.yml", "--limit", "loadbalancers")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "run the playbook on the web group too (do not --limit it out)" in output, output
     assert set(changes_by_host(result.stdout).values()) == {0}, output[-3000:]
-    assert lb_checksums(lb_hosts, HAPROXY_CONFIG) == before
+    assert file_checksums(lb_hosts, haproxy_config) == before

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from host_files import file_checksums
 
 from peerlab.access import backend_for
-from peerlab.channels import within
 from peerlab.pki import Authority
 from peerlab.playbook import changes_by_host
 from peerlab.runtime import show_proc
@@ -26,15 +26,6 @@ def web_files(host) -> list[str]:
     return ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/backends.conf"]
 
 
-def file_checksums(hosts, files=lb_files) -> list[str]:
-    """One command per host: on emulated VMs each command costs seconds."""
-    result = []
-    for host in hosts:
-        with host.sudo():
-            result.append(host.check_output(within("sha256sum " + " ".join(files(host)))))
-    return result
-
-
 def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
     """The play failed at argument validation with ``message``, on every host, changing nothing."""
     output = result.stdout + result.stderr
@@ -48,7 +39,7 @@ def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
 
 
 def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_servers):
-    before = file_checksums(lb_hosts)
+    before = file_checksums(lb_hosts, lb_files)
     result = apply_role(
         "haproxy_peers",
         "loadbalancers",
@@ -59,16 +50,16 @@ def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_s
         lb_hosts,
         "argument 'haproxy_peers_port' is of type str and we were unable to convert to int",
     )
-    assert file_checksums(lb_hosts) == before
+    assert file_checksums(lb_hosts, lb_files) == before
 
 
 def test_missing_role_argument_stops_the_play_naming_it(apply_role, lb_hosts):
-    before = file_checksums(lb_hosts)
+    before = file_checksums(lb_hosts, lb_files)
     result = apply_role("haproxy_peers", "loadbalancers", {})
     assert_stopped_by_the_argument_spec(
         result, lb_hosts, "missing required arguments: haproxy_peers_servers"
     )
-    assert file_checksums(lb_hosts) == before
+    assert file_checksums(lb_hosts, lb_files) == before
 
 
 def test_missing_vhost_field_stops_the_play_naming_it(apply_role, web_hosts):
@@ -106,7 +97,7 @@ def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
     sessions = {lb.name: SESSION + index for index, lb in enumerate(lbs)}
     backends = {lb.name: backend_for(lb.url, sessions[lb.name]) for lb in lbs}
     processes = {lb.name: show_proc(lb.run) for lb in lbs}
-    before = file_checksums(lb_hosts)
+    before = file_checksums(lb_hosts, lb_files)
 
     result = apply_role(
         "haproxy_peers", "loadbalancers", {"haproxy_peers_servers": lab_servers, **bad_input}
@@ -123,7 +114,7 @@ def test_config_rejected_by_haproxy_is_not_written_and_haproxy_keeps_serving(
     ]
     assert not unnamed, f"HAProxy's refusal names nothing of {unnamed}: {output}"
     assert set(changes_by_host(result.stdout).values()) == {0}, output
-    assert file_checksums(lb_hosts) == before
+    assert file_checksums(lb_hosts, lb_files) == before
     for lb in lbs:
         # Not reloaded, not restarted: the same processes answer, as before.
         assert show_proc(lb.run) == processes[lb.name]
@@ -182,7 +173,7 @@ def test_bad_tls_stats_or_hold_input_stops_before_any_change_naming_what_to_set(
     case, apply_role, lb_hosts, lab_servers, tmp_path
 ):
     make_vars, message, names = BAD_LB_INPUT[case]
-    before = file_checksums(lb_hosts)
+    before = file_checksums(lb_hosts, lb_files)
     result = apply_role(
         "haproxy_peers",
         "loadbalancers",
@@ -197,4 +188,4 @@ def test_bad_tls_stats_or_hold_input_stops_before_any_change_naming_what_to_set(
     changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in lb_hosts}, output
     assert set(changes.values()) == {0}, changes
-    assert file_checksums(lb_hosts) == before
+    assert file_checksums(lb_hosts, lb_files) == before
