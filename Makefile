@@ -1,4 +1,4 @@
-# haproxy-peers-lab: every command the README, CI and the tests use.
+# haproxy-peers-lab: every command the README, docs/, CI and the tests use.
 # `make help` lists the targets.
 
 SHELL := /bin/bash

@@ -4,7 +4,7 @@ The report is the run's readable record: it sits next to results.json and the
 figures in the run's folder and links them relatively, so the folder can be
 moved or committed as it is. Numbers are computed by peerlab.bench.measures
 and judged by peerlab.bench.goals, the same functions the CLI's summary uses,
-so the report, the terminal and the README's comparison cannot disagree.
+so the report, the terminal and docs/performance.md's comparison cannot disagree.
 """
 
 from __future__ import annotations
@@ -622,7 +622,7 @@ def write_report(folder: Path, document: Document | None = None) -> Path:
 
 
 def _headline(document: Document) -> dict[str, str]:
-    """The figures of one run that go into the README's comparison, by row name."""
+    """The figures of one run that go into docs/performance.md's comparison, by row name."""
     found: dict[str, str] = {
         "HAProxy": document["haproxy_version"],
         "date": document["started"][:10],

@@ -111,7 +111,7 @@ def test_a_failover_under_sticky_load_moves_no_session(settled, lbs, floating, f
     assert report.moved == 0, (
         f"{report.moved}/{report.sessions} sessions changed backend: {report.moved_sessions}"
     )
-    # "within about two seconds" (the README): two failed checks a second apart,
+    # "within about two seconds" (docs/real-clients.md): two failed checks a second apart,
     # then the announcement. A bound of 2.5 times that leaves room for a
     # loaded machine and fails on a check or VRRP timing that is off.
     assert report.moved_after_s <= MOVE_BOUND_S, report

@@ -81,7 +81,7 @@ def test_sessions_made_on_both_sides_of_a_partition_are_everywhere_after_the_hea
         assert both_held_after_s is not None, (
             f"{floating.address} stayed on {held_before} alone through the {PARTITION_S:g} s "
             f"partition (held by {address_held_by()} at its end): VRRP no longer crosses the "
-            "peers' link, and the README's partition row is out of date"
+            "peers' link, and docs/faults.md's partition row is out of date"
         )
     healed = time.monotonic()
     assert not faults.partition_rules()
