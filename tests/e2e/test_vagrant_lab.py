@@ -46,6 +46,8 @@ ROOT = Path(__file__).parents[2]
 PROVIDER = os.environ.get("PROVIDER", "docker")
 LAB_MACHINES = ("web", "haproxy-1", "haproxy-2")
 LAB_NETWORK = "vagrant_network_192.168.56.0/24"
+# What the Vagrantfile labels every lab container with.
+LAB_CONTAINERS = "label=io.haproxy-peers-lab.lab"
 PEERLAB_TIMEOUT_S = 900
 INVENTORY = ROOT / "inventory" / "lab"
 LB_VARS = yaml.safe_load((INVENTORY / "group_vars" / "loadbalancers.yml").read_text())
@@ -211,6 +213,35 @@ def test_failover_of_the_floating_address_moves_no_session(first_demo):
     )
 
 
+on_containers = pytest.mark.skipif(
+    PROVIDER != "docker",
+    reason="on VMs a second make lab provisions one member at a time for minutes; "
+    "the idempotence step below runs site.yml again on them",
+)
+
+
+def lab_containers() -> list[str]:
+    return sorted(output("docker", "ps", "-q", "--no-trunc", "--filter", LAB_CONTAINERS))
+
+
+@on_containers
+def test_make_lab_again_keeps_the_machines_and_their_tables(first_demo):
+    machines = lab_containers()
+    assert len(machines) == len(LAB_MACHINES), machines
+    before = peerlab("tables", "--json")
+    assert before.returncode == 0
+    kept = {entry["key"] for entry in json.loads(before.stdout)["entries"]}
+    assert kept, "the demo left no session to keep"
+    print(f"\nmake lab again (PROVIDER={PROVIDER}): {make('lab'):.0f} s")
+    assert lab_containers() == machines, "make lab made the running machines again"
+    after = peerlab("tables", "--json")
+    assert after.returncode == 0
+    # Each entry with the server every member holds for it (None: not held).
+    held = {entry["key"]: entry["servers"] for entry in json.loads(after.stdout)["entries"]}
+    lost = sorted(key for key in kept if key not in held or None in held[key].values())
+    assert lost == [], f"entries a member no longer holds after make lab: {lost}"
+
+
 on_vms = pytest.mark.skipif(
     PROVIDER == "docker",
     reason="the docker scenario runs the Molecule stages on containers (make test-docker)",
@@ -298,7 +329,7 @@ def libvirt_leftovers() -> list[str]:
 
 def docker_leftovers() -> list[str]:
     """Lab containers, and the lab's network, that docker still has."""
-    containers = output("docker", "ps", "-aq", "--filter", "label=io.haproxy-peers-lab.lab")
+    containers = output("docker", "ps", "-aq", "--filter", LAB_CONTAINERS)
     networks = output("docker", "network", "ls", "--format", "{{.Name}}")
     return containers + [n for n in networks if n == LAB_NETWORK]
 
