@@ -106,3 +106,16 @@ def test_failover_refuses_an_inventory_without_a_floating_address_naming_the_var
     error = json.loads(capsys.readouterr().out)["error"]
     assert "no load balancer of group 'loadbalancers' has a floating address" in error
     assert "set keepalived_vip_address" in error
+
+
+def test_an_interval_without_watch_is_refused_before_reading_anything(capsys):
+    status = main(["tables", "--interval", "5", "--inventory", "/nonexistent/hosts.yml"])
+    assert status == EXIT_REFUSED
+    assert "--interval sets how often --watch refreshes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("interval", ["0", "-1", "soon"])
+def test_a_watch_interval_that_is_no_positive_number_is_refused(interval):
+    result = peerlab("tables", "--watch", "--interval", interval)
+    assert result.returncode == 2
+    assert f"{interval!r} is not a number of seconds above 0" in result.stderr

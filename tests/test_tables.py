@@ -3,6 +3,9 @@
 from dataclasses import replace
 from pathlib import Path
 
+from rich.console import Console
+
+from peerlab.render import watch_view
 from peerlab.runtime import Peer, PeersSection, Processes, Table, TableEntry, parse_table
 from peerlab.sessions import session_id
 from peerlab.tables import Snapshot, report, session_number, side_by_side
@@ -76,3 +79,19 @@ def test_report_is_identical_only_when_every_lb_answered_and_agrees():
     stopped = report([ok, Snapshot("haproxy-2", error="HAProxy not running")])
     assert stopped["identical"] is False
     assert stopped["load_balancers"][1]["error"] == "HAProxy not running"
+
+
+def test_the_watch_view_marks_only_the_keys_that_arrived_since_the_last_refresh():
+    servers = {session_id(1): "be1", session_id(2): "be2"}
+    snapshots = [Snapshot("haproxy-1", table(servers)), Snapshot("haproxy-2", table(servers))]
+    console = Console(width=200, record=True, color_system=None)
+    console.print(
+        watch_view(
+            snapshots, side_by_side([s.table for s in snapshots]), [session_id(2)], "12:00:00"
+        )
+    )
+    lines = console.export_text().splitlines()
+    assert [session_id(2) in line for line in lines if line.rstrip().endswith("new │")] == [True]
+    assert any(session_id(1) in line and "new" not in line for line in lines)
+    assert "Identical on every load balancer: 2 entries." in lines
+    assert lines[-1] == "12:00:00"

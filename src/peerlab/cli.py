@@ -182,7 +182,11 @@ def narrative_live(
 
 
 def cmd_tables(args: argparse.Namespace, output: Output) -> int:
+    if args.interval is not None and not args.watch:
+        raise Refused("--interval sets how often --watch refreshes: add --watch, or drop it")
     lbs = lbs_from(args)
+    if args.watch:
+        return watch_tables(lbs, output, args.interval or WATCH_INTERVAL_S)
     with output.progress("reading the stick tables"):
         snapshots = [snapshot(lb) for lb in lbs]
     if output.as_json:
@@ -190,6 +194,58 @@ def cmd_tables(args: argparse.Namespace, output: Output) -> int:
     else:
         render.print_tables(output.out, snapshots, side_by_side([s.table for s in snapshots]))
     return EXIT_OK
+
+
+WATCH_INTERVAL_S = 2.0
+
+
+def watch_tables(lbs: Sequence[LoadBalancer], output: Output, interval: float) -> int:
+    """Read every table again every ``interval`` seconds until Ctrl-C, which ends it with 0.
+
+    On a terminal one view refreshed in place, keys that arrived since the last
+    refresh marked "new"; otherwise (a pipe, a log) each refresh printed after the
+    last, and with --json one JSON document per line, its "new" the arrived keys.
+    """
+    seen: set[str] | None = None
+    live = Live(console=output.out, auto_refresh=False) if output.out.is_terminal else None
+    try:
+        if live:
+            live.start()
+        while True:
+            snapshots = [snapshot(lb) for lb in lbs]
+            rows = side_by_side([s.table for s in snapshots])
+            keys = {row.key for row in rows}
+            new = sorted(keys - seen) if seen is not None else []
+            seen = keys
+            stamp = time.strftime("%H:%M:%S")
+            if output.as_json:
+                print(json.dumps({"time": stamp, "new": new, **report(snapshots)}), flush=True)
+            else:
+                view = render.watch_view(
+                    snapshots, rows, new, f"{stamp}, every {interval:g} s; Ctrl-C to stop"
+                )
+                if live:
+                    live.update(view, refresh=True)
+                else:
+                    output.out.print(view)
+                    output.out.file.flush()
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        if live:
+            live.stop()
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above zero."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
 
 
 def cmd_wait_synced(args: argparse.Namespace, output: Output) -> int:
@@ -485,14 +541,27 @@ def parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for each resync (default {SETTLE_TIMEOUT_S:g})",
     )
 
-    command(
+    tables = command(
         "tables",
         cmd_tables,
         help="the stick tables of every load balancer side by side, and their peers",
         description="Read 'show table', 'show peers' and 'show proc' on every load "
         "balancer through the runtime API (over --channel) and print the tables side "
         "by side: key, session number, server and expiry per load balancer, entries "
-        "that differ highlighted; then each one's processes and peer connections.",
+        "that differ highlighted; then each one's processes and peer connections. "
+        "With --watch, read them again and again until Ctrl-C: on a terminal one view "
+        "refreshed in place, entries that arrived since the last refresh marked 'new'.",
+    )
+    tables.add_argument(
+        "--watch",
+        action="store_true",
+        help="refresh until Ctrl-C (with --json: one JSON document per line and refresh)",
+    )
+    tables.add_argument(
+        "--interval",
+        type=positive_seconds,
+        default=None,
+        help=f"seconds between two refreshes of --watch (default {WATCH_INTERVAL_S:g})",
     )
 
     wait = command(

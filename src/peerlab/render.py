@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -86,7 +86,9 @@ def _expiry(ms: int | None) -> str:
     return "-" if ms is None else f"{ms // 1000 // 60}m{ms // 1000 % 60:02d}s"
 
 
-def tables_view(snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> RichTable:
+def tables_view(
+    snapshots: Sequence[Snapshot], rows: Sequence[Row], new: Collection[str] = ()
+) -> RichTable:
     table = RichTable(title="Stick tables, side by side")
     table.add_column("session", justify="right")
     table.add_column("key")
@@ -103,7 +105,10 @@ def tables_view(snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> RichTable
         for entry in row.entries:
             cells.append(Text(entry.server_key or "?", style) if entry else Text("missing", style))
             cells.append(_expiry(entry.expires_ms) if entry else "")
-        cells.append(Text("same") if row.same else Text("DIFFERS", style=style))
+        verdict = Text("same") if row.same else Text("DIFFERS", style=style)
+        if row.key in new:
+            verdict.append(" new", style="bold green")
+        cells.append(verdict)
         table.add_row(*cells)
     return table
 
@@ -141,14 +146,32 @@ def peers_view(snapshots: Sequence[Snapshot]) -> RichTable:
     return table
 
 
+def tables_summary(snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> Text:
+    if identical(rows, snapshots):
+        return Text(f"Identical on every load balancer: {len(rows)} entries.", style="green")
+    differing = sum(not row.same for row in rows)
+    return Text(f"{differing} of {len(rows)} entries differ.", style="bold red")
+
+
 def print_tables(console: Console, snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> None:
     console.print(tables_view(snapshots, rows))
     console.print(peers_view(snapshots))
-    if identical(rows, snapshots):
-        console.print(f"Identical on every load balancer: {len(rows)} entries.", style="green")
-    else:
-        differing = sum(not row.same for row in rows)
-        console.print(f"{differing} of {len(rows)} entries differ.", style="bold red")
+    console.print(tables_summary(snapshots, rows))
+
+
+def watch_view(
+    snapshots: Sequence[Snapshot],
+    rows: Sequence[Row],
+    new: Collection[str],
+    footer: str,
+) -> Group:
+    """``peerlab tables --watch``: one refresh, the keys that arrived since the last one marked."""
+    return Group(
+        tables_view(snapshots, rows, new),
+        peers_view(snapshots),
+        tables_summary(snapshots, rows),
+        Text(footer, style="dim"),
+    )
 
 
 def print_status(console: Console, statuses: Sequence[MemberStatus]) -> None:
