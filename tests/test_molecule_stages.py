@@ -29,6 +29,16 @@ def test_the_stages_are_the_vm_scenarios_verify_steps_with_their_side_effects():
         assert list(stage.tests.glob("test_*.py")), stage
 
 
+def test_the_vm_stages_leave_out_only_files_that_exist_in_their_own_stage():
+    left_out = {s.name: molecule_stages.left_out(s.tests) for s in molecule_stages.STAGES}
+    assert left_out == {
+        "converged": [SHARED / "tests" / "converged" / "test_bad_input.py"],
+        "after_reload": [],
+        "after_restart": [],
+    }
+    assert all(path.is_file() for paths in left_out.values() for path in paths)
+
+
 def test_the_vm_scenario_runs_the_base_sequence_the_stages_are_read_from():
     scenario = yaml.safe_load((ROOT / "molecule" / "default" / "molecule.yml").read_text())
     assert "test_sequence" not in scenario.get("scenario", {})

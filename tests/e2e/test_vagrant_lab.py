@@ -15,13 +15,16 @@ stages on containers.
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +164,148 @@ def test_demo_again_refuses_because_the_lab_is_no_longer_fresh(first_demo):
     assert "the lab is not fresh" in result.stderr
     assert "haproxy-1: the stick table holds 15 entries" in result.stderr
     assert "peerlab demo --reset" in result.stderr
+
+
+# A session of no step of the narrative, made while `peerlab tables --watch` runs.
+WATCHED_SESSION = 4242
+# Each refresh reads both members over SSH: about 1.3 s on containers, 6.5 s
+# on emulated VMs; the entry arrives at the other member in well under one.
+WATCH_SEEN_TIMEOUT_S = 120
+# peerlab reads every provider's machines the same way, over SSH: the watch
+# is tried on the docker lab, where a refresh costs a second, not on emulated
+# VMs, where both tests would cost minutes of make test's budget.
+watched_on_containers = pytest.mark.skipif(
+    PROVIDER != "docker",
+    reason="peerlab tables --watch reads VMs as it reads containers; tried on the docker lab",
+)
+
+
+class Watch:
+    """`peerlab tables --watch` running in the background, its output gathered as it comes."""
+
+    def __init__(self, *argv: str, terminal: bool = False) -> None:
+        command = [project_tool("peerlab"), "tables", "--watch", "--interval", "1", *argv]
+        self.chunks: list[str] = []
+        # Ctrl-C as on a terminal: make test runs its stages in the background of
+        # a script, where SIGINT is ignored, and a child would inherit that.
+        started = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
+        if terminal:
+            # A pseudo-terminal: rich's live view, refreshed in place.
+            primary, secondary = os.openpty()
+            env = {**os.environ, "COLUMNS": "160", "LINES": "60", "TERM": "xterm"}
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdin=secondary,
+                stdout=secondary,
+                stderr=secondary,
+                env=env,
+                **started,
+            )
+            os.close(secondary)
+            source = primary
+        else:
+            self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, **started)
+            source = self.process.stdout.fileno()
+        self.reader = threading.Thread(target=self._read, args=(source,), daemon=True)
+        self.reader.start()
+
+    def _read(self, fd: int) -> None:
+        # A character the table's lines are drawn with may span two reads.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            while chunk := os.read(fd, 65536):
+                self.chunks.append(decoder.decode(chunk))
+        except OSError:  # a terminal's reads fail once the process has ended
+            pass
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    @property
+    def plain(self) -> str:
+        """The text without the terminal's colour and cursor sequences."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.text)
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a user stops it; the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        status = self.process.wait(timeout=60)
+        self.reader.join(timeout=10)
+        return status
+
+
+def make_watched_session() -> str:
+    """One request of WATCHED_SESSION through LB1; the backend that answered."""
+    port = FORWARDED["haproxy-1"][80]
+    response = requests.get(
+        f"http://127.0.0.1:{port}/", headers={"Cookie": cookie_header(WATCHED_SESSION)}, timeout=10
+    )
+    response.raise_for_status()
+    return response.text.strip()
+
+
+@watched_on_containers
+def test_tables_watch_shows_a_session_made_while_it_runs_on_both_members(first_demo):
+    watch = Watch("--json")
+    key = session_id(WATCHED_SESSION)
+
+    def documents() -> list[dict]:
+        return [json.loads(line) for line in watch.text.splitlines() if line.strip()]
+
+    try:
+        wait_until(lambda: (bool(documents()), watch.text[-500:]), 60, "the first refresh")
+        assert all(key not in [e["key"] for e in d["entries"]] for d in documents()), (
+            "the session existed before it was made"
+        )
+        make_watched_session()
+
+        def entry_on_both() -> tuple[bool, object]:
+            for document in documents():
+                for entry in document["entries"]:
+                    if entry["key"] == key and all(entry["servers"].values()):
+                        return True, entry
+            return False, [d["time"] for d in documents()]
+
+        entry = wait_until(
+            entry_on_both, WATCH_SEEN_TIMEOUT_S, f"session {WATCHED_SESSION} on both members"
+        )
+    finally:
+        status = watch.interrupt()
+    assert status == 0, watch.text[-2000:]
+    assert entry["same"], entry
+    assert sorted(entry["servers"]) == ["haproxy-1", "haproxy-2"]
+    # The refresh that first held the entry anywhere names it as new.
+    first = next(d for d in documents() if key in [e["key"] for e in d["entries"]])
+    assert key in first["new"], first["new"]
+    assert len(documents()) >= 2
+
+
+@watched_on_containers
+def test_tables_watch_on_a_terminal_marks_the_new_entry_and_stops_cleanly(first_demo):
+    watch = Watch(terminal=True)
+    try:
+        wait_until(lambda: ("Ctrl-C to stop" in watch.text, watch.text[-300:]), 60, "the view")
+        # A second session: the view marks an entry "new" only when it arrives.
+        before = len(watch.plain)
+        port = FORWARDED["haproxy-2"][80]
+        requests.get(
+            f"http://127.0.0.1:{port}/",
+            headers={"Cookie": cookie_header(WATCHED_SESSION + 1)},
+            timeout=10,
+        ).raise_for_status()
+        marked = re.compile(rf"{WATCHED_SESSION + 1:05d}.*same\s+new")
+        wait_until(
+            lambda: (bool(marked.search(watch.plain[before:])), watch.plain[-300:]),
+            WATCH_SEEN_TIMEOUT_S,
+            f"session {WATCHED_SESSION + 1} marked new",
+        )
+    finally:
+        status = watch.interrupt()
+    assert status == 0, watch.text[-2000:]
+    # rich hides the cursor while the view is live and shows it again on its way out.
+    assert watch.text.rstrip("\r\n").endswith("\x1b[?25h"), repr(watch.text[-200:])
 
 
 def test_demo_with_reset_matches_every_step_again(first_demo):
