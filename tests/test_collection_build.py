@@ -57,6 +57,7 @@ def test_the_tarball_holds_the_roles_plugin_and_docs(tarball):
         "roles/haproxy_peers/tasks/restart.yml",
         "meta/runtime.yml",
         "docs/collection.md",
+        "README.md",
         "LICENSE",
         "CHANGELOG.md",
     ):

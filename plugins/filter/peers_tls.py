@@ -124,7 +124,7 @@ def _issued_by(cert, issuer) -> bool:
 def _chains_to(chain: list, cas: list) -> bool:
     """The first certificate of ``chain`` leads to one of ``cas``, through the rest of it."""
     current, intermediates = chain[0], list(chain[1:])
-    for _ in range(len(chain)):
+    for _link in range(len(chain)):
         if any(_issued_by(current, ca) for ca in cas):
             return True
         parents = [c for c in intermediates if _issued_by(current, c)]

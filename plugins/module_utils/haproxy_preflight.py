@@ -84,7 +84,7 @@ def parse_address(spec):
     host, colon, port = spec.rpartition(":")
     if not colon or not re.fullmatch(r"\d+(-\d+)?", port):
         return None
-    first, _, last = port.partition("-")
+    first, _dash, last = port.partition("-")
     ports = list(range(int(first), int(last or first) + 1))
     host = host.strip("[]")
     if host in ("", "*"):

@@ -62,7 +62,7 @@ options:
     type: bool
     default: true
     version_added: 1.3.0
-author: haproxy-peers-lab contributors
+author: haproxy-peers-lab contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -168,9 +168,9 @@ class Reload:
 
     def journal_cursor(self):
         """Where the service's journal ends now: what follows is about this reload."""
-        _, out, _ = self.module.run_command(
+        out = self.module.run_command(
             ["journalctl", "-u", self.params["service"], "-n", "0", "--show-cursor", "--no-pager"]
-        )
+        )[1]
         for line in out.splitlines():
             if line.startswith("-- cursor: "):
                 return line.removeprefix("-- cursor: ").strip()
@@ -179,10 +179,9 @@ class Reload:
     def journal_since(self, cursor):
         """The master's and workers' messages since ``cursor`` (all of today without one)."""
         where = [f"--after-cursor={cursor}"] if cursor else ["--since", "today"]
-        _, out, _ = self.module.run_command(
+        return self.module.run_command(
             ["journalctl", "-u", self.params["service"], *where, "--no-pager", "-o", "cat"]
-        )
-        return out
+        )[1]
 
     @staticmethod
     def refused(journal):
@@ -236,7 +235,7 @@ class Reload:
 
         cursor = self.journal_cursor()
         started = time.time()
-        rc, _, err = self.module.run_command(["systemctl", "reload", self.params["service"]])
+        rc, _out, err = self.module.run_command(["systemctl", "reload", self.params["service"]])
         if rc != 0:
             self.module.fail_json(
                 msg=f"systemctl reload {self.params['service']} exited {rc}: {err.strip()}; "

@@ -26,7 +26,7 @@ options:
     description: Path of the master CLI socket (C(-S)), through which the serving worker is asked.
     type: path
     default: /run/haproxy-master.sock
-author: haproxy-peers-lab contributors
+author: haproxy-peers-lab contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
