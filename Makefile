@@ -132,6 +132,10 @@ $(GATES_VENV)/.installed: requirements-gates.txt
 	$(GATES_VENV)/bin/pip install -q -r requirements-gates.txt
 	@touch $@
 
+.PHONY: docs
+docs: venv $(GATES_VENV)/.installed ## The collection's documentation from its own specs (antsibull-docs): docs/site/build/html
+	@scripts/build-docs
+
 .PHONY: gates
 gates: venv $(GATES_VENV)/.installed ## The collection as built: ansible-test sanity and galaxy-importer (offline)
 	pytest -p no:cacheprovider tests/gates
