@@ -37,20 +37,28 @@ deps: host-packages venv docker-engine ## Install what is missing: Debian packag
 host-packages:
 	@scripts/install-host-packages
 
-.PHONY: venv
+.PHONY: venv venv-lab
+# .venv in two parts: what the lab runs (requirements-lab.txt: Ansible and
+# peerlab), which make lab installs, and the rest of requirements.txt (the
+# tests', the linters', the benchmarks'), which the other targets add.
 venv: $(VENV)/.installed
+venv-lab: $(VENV)/.installed-lab
 
 # The checkout is also the collection haproxy_peers_lab.lab; a link in .venv
 # puts it on the collections path (ansible.cfg), so the lab's playbooks find
 # its plugins by their collection names as an installed collection would.
 COLLECTION_LINK := $(VENV)/collections/ansible_collections/haproxy_peers_lab/lab
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed-lab: requirements-lab.txt pyproject.toml
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q -r requirements-lab.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
 	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	@touch $@
+
+$(VENV)/.installed: requirements.txt $(VENV)/.installed-lab
+	$(VENV)/bin/pip install -q -r requirements.txt
 	@touch $@
 
 .PHONY: docker-engine
@@ -58,7 +66,7 @@ docker-engine:
 	@scripts/ensure-docker
 
 .PHONY: deps-vm
-deps-vm: venv ## What the VM providers need: Debian packages, a running libvirtd
+deps-vm: venv-lab ## What the VM providers need: Debian packages, a running libvirtd
 	@scripts/install-host-packages vm
 	@scripts/ensure-libvirt
 
@@ -75,27 +83,36 @@ image: host-packages docker-engine ## Build the local systemd+sshd image (DEBIAN
 # --- the lab ----------------------------------------------------------------
 
 .PHONY: lab
-lab: deps ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
+# When make started: make lab's total.
+STARTED := $(shell date +%s)
+# Each phase of make lab says when it starts and how long it took.
+LAB_PHASE := scripts/phase "make lab"
+
+lab: ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
+	@$(LAB_PHASE) "Debian packages" scripts/install-host-packages
+	@$(LAB_PHASE) "Python tools (requirements-lab.txt)" $(MAKE) --no-print-directory venv-lab
 ifeq ($(PROVIDER),docker)
-	@images/docker/build $(DEBIAN)
+	@$(LAB_PHASE) "Docker engine" scripts/ensure-docker
+	@$(LAB_PHASE) "image $(IMAGE_REPO):$(DEBIAN)" images/docker/build $(DEBIAN)
 	@LAB_DEBIAN=$(DEBIAN) LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up docker
 else ifeq ($(PROVIDER),libvirt)
-	@$(MAKE) --no-print-directory box
+	@$(LAB_PHASE) "box $(BOX)" $(MAKE) --no-print-directory box
 	@LAB_BOX=$(BOX) LAB_LIBVIRT_DRIVER=$(LIBVIRT_DRIVER) scripts/lab-up libvirt
 else
 	@scripts/lab-up $(PROVIDER)
 endif
+	@echo "make lab: $$(( $$(date +%s) - $(STARTED) )) s in all"
 
 .PHONY: demo
-demo: venv ## Run the original demo's narrative against the lab (peerlab demo; RESET=1 makes it fresh first)
+demo: venv-lab ## Run the original demo's narrative against the lab (peerlab demo; RESET=1 makes it fresh first)
 	peerlab demo $(if $(RESET),--reset)
 
 .PHONY: tables
-tables: venv ## Both load balancers' stick tables side by side (peerlab tables)
+tables: venv-lab ## Both load balancers' stick tables side by side (peerlab tables)
 	peerlab tables
 
 .PHONY: provision
-provision: venv ## Run playbooks/site.yml against the running lab again
+provision: venv-lab ## Run playbooks/site.yml against the running lab again
 	ansible-playbook playbooks/site.yml
 
 .PHONY: lab-down
@@ -166,7 +183,7 @@ test-collection: deps ## The built collection installed elsewhere, driving three
 	LAB_DEBIAN=$(DEBIAN) pytest -s -p no:cacheprovider tests/collection
 
 .PHONY: test-vms
-test-vms: box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
+test-vms: venv box ## Molecule default scenario: the lab as libvirt VMs (molecule test)
 	@scripts/molecule-vm-clean
 	LAB_DEBIAN=$(DEBIAN) molecule test
 	@scripts/molecule-vm-clean

@@ -81,6 +81,22 @@ def make(target: str) -> float:
     return time.monotonic() - started
 
 
+def make_printing(target: str) -> str:
+    """Run a make target of the project; return what it printed (printed here too)."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=MAKE_TIMEOUT_S,
+        check=False,
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result.stdout
+
+
 def peerlab(*argv: str) -> subprocess.CompletedProcess:
     """The installed `peerlab` command, run from the checkout like a user does."""
     started = time.monotonic()
@@ -385,14 +401,41 @@ def test_make_lab_again_keeps_the_machines_and_their_tables(first_demo):
     assert before.returncode == 0
     kept = {entry["key"] for entry in json.loads(before.stdout)["entries"]}
     assert kept, "the demo left no session to keep"
-    print(f"\nmake lab again (PROVIDER={PROVIDER}): {make('lab'):.0f} s")
+    printed = make_printing("lab")
     assert lab_containers() == machines, "make lab made the running machines again"
+    # Nothing site.yml reads changed since make lab provisioned these machines.
+    assert "make lab: provisioning skipped" in printed
+    assert_tables_keep(kept)
+
+
+def assert_tables_keep(kept: set[str]) -> None:
+    """Every member still holds each entry of ``kept``."""
     after = peerlab("tables", "--json")
     assert after.returncode == 0
     # Each entry with the server every member holds for it (None: not held).
     held = {entry["key"]: entry["servers"] for entry in json.loads(after.stdout)["entries"]}
     lost = sorted(key for key in kept if key not in held or None in held[key].values())
     assert lost == [], f"entries a member no longer holds after make lab: {lost}"
+
+
+@on_containers
+def test_make_lab_provisions_the_running_machines_again_once_their_inputs_changed(first_demo):
+    machines = lab_containers()
+    before = peerlab("tables", "--json")
+    assert before.returncode == 0
+    kept = {entry["key"] for entry in json.loads(before.stdout)["entries"]}
+    # What make lab compares with the roles, playbooks and inventory, changed
+    # as an edit of any of them would change it.
+    stamp = ROOT / ".vagrant" / "lab-provisioned"
+    assert stamp.is_file(), "make lab left no record of what it provisioned"
+    stamp.write_text(stamp.read_text().replace(" ", " edited-", 1))
+    printed = make_printing("lab")
+    provisioned = re.compile(r"make lab: provisioning \(playbooks/site\.yml\): \d+ s")
+    assert provisioned.search(printed), printed[-2000:]
+    assert lab_containers() == machines, "make lab made the running machines again"
+    assert_tables_keep(kept)
+    # Provisioned from what is there now: the next make lab keeps them again.
+    assert "make lab: provisioning skipped" in make_printing("lab")
 
 
 on_vms = pytest.mark.skipif(

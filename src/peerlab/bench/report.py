@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from peerlab.bench import goals, measures, plots, projection
+from peerlab.bench import goals, measures, projection
 from peerlab.bench.results import (
     Document,
     duration_s,
@@ -612,6 +612,10 @@ def write_report(folder: Path, document: Document | None = None) -> Path:
     folder = Path(folder)
     if document is None:
         document = load(folder)
+    # matplotlib only where figures are drawn: the lab's own commands run
+    # without it (make lab installs requirements-lab.txt).
+    from peerlab.bench import plots
+
     drawn = plots.draw_all(document, folder)
     path = folder / REPORT_FILE
     path.write_text(render(document, drawn))
