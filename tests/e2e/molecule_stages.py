@@ -180,7 +180,7 @@ def run_playbook(
 def left_out(tests: Path) -> list[Path]:
     """The files of CONTAINERS_ONLY in folder ``tests``."""
     return [
-        tests.parent / name for name in CONTAINERS_ONLY if (tests.parent / name).parent == tests
+        tests / Path(name).name for name in CONTAINERS_ONLY if Path(name).parent.name == tests.name
     ]
 
 

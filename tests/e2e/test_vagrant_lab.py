@@ -397,9 +397,7 @@ def lab_containers() -> list[str]:
 def test_make_lab_again_keeps_the_machines_and_their_tables(first_demo):
     machines = lab_containers()
     assert len(machines) == len(LAB_MACHINES), machines
-    before = peerlab("tables", "--json")
-    assert before.returncode == 0
-    kept = {entry["key"] for entry in json.loads(before.stdout)["entries"]}
+    kept = {entry["key"] for entry in table_entries()}
     assert kept, "the demo left no session to keep"
     printed = make_printing("lab")
     assert lab_containers() == machines, "make lab made the running machines again"
@@ -408,12 +406,17 @@ def test_make_lab_again_keeps_the_machines_and_their_tables(first_demo):
     assert_tables_keep(kept)
 
 
+def table_entries() -> list[dict]:
+    """The entries `peerlab tables --json` lists for the lab."""
+    result = peerlab("tables", "--json")
+    assert result.returncode == 0
+    return json.loads(result.stdout)["entries"]
+
+
 def assert_tables_keep(kept: set[str]) -> None:
     """Every member still holds each entry of ``kept``."""
-    after = peerlab("tables", "--json")
-    assert after.returncode == 0
     # Each entry with the server every member holds for it (None: not held).
-    held = {entry["key"]: entry["servers"] for entry in json.loads(after.stdout)["entries"]}
+    held = {entry["key"]: entry["servers"] for entry in table_entries()}
     lost = sorted(key for key in kept if key not in held or None in held[key].values())
     assert lost == [], f"entries a member no longer holds after make lab: {lost}"
 
@@ -421,9 +424,7 @@ def assert_tables_keep(kept: set[str]) -> None:
 @on_containers
 def test_make_lab_provisions_the_running_machines_again_once_their_inputs_changed(first_demo):
     machines = lab_containers()
-    before = peerlab("tables", "--json")
-    assert before.returncode == 0
-    kept = {entry["key"] for entry in json.loads(before.stdout)["entries"]}
+    kept = {entry["key"] for entry in table_entries()}
     # What make lab compares with the roles, playbooks and inventory, changed
     # as an edit of any of them would change it.
     stamp = ROOT / ".vagrant" / "lab-provisioned"
