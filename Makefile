@@ -90,15 +90,19 @@ LAB_PHASE := scripts/phase "make lab"
 
 lab: ## Bring the lab up and provision it (PROVIDER=docker|libvirt|virtualbox), then print its URLs
 	@$(LAB_PHASE) "Debian packages" scripts/install-host-packages
-	@$(LAB_PHASE) "Python tools (requirements-lab.txt)" $(MAKE) --no-print-directory venv-lab
 ifeq ($(PROVIDER),docker)
-	@$(LAB_PHASE) "Docker engine" scripts/ensure-docker
-	@$(LAB_PHASE) "image $(IMAGE_REPO):$(DEBIAN)" images/docker/build $(DEBIAN)
+	@# The image needs the engine, not the Python tools: both at once.
+	@scripts/side-by-side python "scripts/phase 'make lab' 'Python tools (requirements-lab.txt)' \
+	    $(MAKE) --no-print-directory venv-lab" \
+	  image "scripts/phase 'make lab' 'Docker engine' scripts/ensure-docker && \
+	    scripts/phase 'make lab' 'image $(IMAGE_REPO):$(DEBIAN)' images/docker/build $(DEBIAN)"
 	@LAB_DEBIAN=$(DEBIAN) LAB_DOCKER_IMAGE=$(IMAGE_REPO):$(DEBIAN) scripts/lab-up docker
 else ifeq ($(PROVIDER),libvirt)
+	@$(LAB_PHASE) "Python tools (requirements-lab.txt)" $(MAKE) --no-print-directory venv-lab
 	@$(LAB_PHASE) "box $(BOX)" $(MAKE) --no-print-directory box
 	@LAB_BOX=$(BOX) LAB_LIBVIRT_DRIVER=$(LIBVIRT_DRIVER) scripts/lab-up libvirt
 else
+	@$(LAB_PHASE) "Python tools (requirements-lab.txt)" $(MAKE) --no-print-directory venv-lab
 	@scripts/lab-up $(PROVIDER)
 endif
 	@echo "make lab: $$(( $$(date +%s) - $(STARTED) )) s in all"
