@@ -211,10 +211,11 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 
 # Fast checks first, so a broken change fails in minutes (the first image
 # builds meanwhile). Then two sides run at once: the three docker
-# scenarios one after the other, and the labs (the libvirt lab, which also
-# runs the VM scenario's stages on its VMs; then the installed collection
-# beside the docker lab). Their machines live on networks of their own; the
-# two Vagrant labs take turns (LAB_LOCK). Every Debian package either side
+# scenarios one after the other, and the labs (the collection's gates beside
+# the box's build; the libvirt lab, which also runs the VM scenario's stages
+# on its VMs; then the installed collection beside the docker lab). Their
+# machines live on networks of their own; the two Vagrant labs take turns
+# (LAB_LOCK). Every Debian package either side
 # needs is installed before, so no two package installs run at once.
 .PHONY: test
 test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
@@ -222,14 +223,19 @@ test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside t
 	@# The first image builds beside the fast checks (set-up only: no stage
 	@# runs on it before lint and the unit tests have passed); the box, which
 	@# takes longer, at the start of the labs' side.
-	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit gates" \
+	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit" \
 	  image "images/docker/build bookworm"
 	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
 	  labs "$(MAKE) --no-print-directory test-labs"
 
 .PHONY: test-labs
-# The installed collection's containers and the docker lab share no address,
-# port or name: after the libvirt lab, they run side by side.
-test-labs: test-lab-libvirt ## The labs' half of make test: the libvirt lab, then the collection beside the docker lab
+# The collection's gates (CPU: pylint, ansible-doc) beside the box's build
+# (network and disk: debootstrap), before the libvirt lab, which then finds
+# its box built. The installed collection's containers and the docker lab
+# share no address, port or name: after the libvirt lab, they run side by side.
+test-labs: ## The labs' half of make test: the gates beside the box, the libvirt lab, then the collection beside the docker lab
+	@scripts/side-by-side gates "$(MAKE) --no-print-directory gates" \
+	  box "$(MAKE) --no-print-directory box"
+	@$(MAKE) --no-print-directory test-lab-libvirt
 	@scripts/side-by-side collection "$(MAKE) --no-print-directory test-collection" \
 	  docker-lab "$(MAKE) --no-print-directory test-lab"
