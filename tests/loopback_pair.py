@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,10 +39,12 @@ frontend answer-be{n}
 
 @contextmanager
 def loopback_pair(
-    folder: Path, **variables: object
+    folder: Path, services: Callable[[list[dict], str], list[dict]] | None = None, **variables
 ) -> Iterator[tuple[list[LoadBalancer], list[LocalHAProxy]]]:
     """Start the pair in ``folder`` (role ``variables`` on top of the pair's own);
-    yield its load balancers and processes, settled."""
+    yield its load balancers and processes, settled. ``services`` gives each
+    member's haproxy_peers_services from the pair's servers and the member's
+    address."""
     tls = folder / "tls"
     tls.mkdir()
     ca = Authority("loopback peers CA")
@@ -73,6 +75,7 @@ def loopback_pair(
             haproxy_peers_servers=servers,
             # Only the first instance serves the backends' answers (their ports are shared).
             haproxy_peers_extra_config=answers if index == 0 else "",
+            haproxy_peers_services=services(servers, address) if services else [],
             **variables,
         )
         instance = LocalHAProxy(folder, name, config)

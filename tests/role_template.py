@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
+import jinja2.nativetypes
 import yaml
 
 COLLECTION = "haproxy_peers_lab.lab"
@@ -43,6 +44,10 @@ def render_role_template(role: str, template: str, **variables) -> str:
     values.update(ansible_managed="managed by Ansible", **variables)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True)
     environment.filters.update(collection_filters())
+    # Variables resolve to what their template gives, a list or a mapping as
+    # much as text, as Ansible's own templating does.
+    native = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
+    native.filters.update(environment.filters)
     # Role variables that are templates of other variables, resolved as Ansible
     # would (in turn, so that one may use another resolved before it). The ones
     # that need Ansible's lookups and filters stay unresolved: a template that
@@ -51,7 +56,7 @@ def render_role_template(role: str, template: str, **variables) -> str:
         for name, value in list(values.items()):
             if isinstance(value, str) and "{{" in value:
                 try:
-                    values[name] = environment.from_string(value.strip()).render(values)
+                    values[name] = native.from_string(value.strip()).render(values)
                 except jinja2.TemplateError:
                     continue
     for name, value in list(values.items()):

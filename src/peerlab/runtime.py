@@ -61,6 +61,9 @@ class TableEntry:
     server_id: int | None
     server_key: str | None
     expires_ms: int | None
+    # What else the table stores for the key, as HAProxy names it
+    # ("http_req_rate(10000)": "4").
+    data: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ def parse_table(output: str) -> Table:
             server_id=_optional_int(fields.get("server_id")),
             server_key=fields.get("server_key"),
             expires_ms=_optional_int(fields.get("exp")),
+            data={
+                name: value
+                for name, value in fields.items()
+                if name not in {"key", "server_id", "server_key", "exp", "use"}
+            },
         )
     return Table(name=header["name"], used=int(header["used"]), entries=entries)
 

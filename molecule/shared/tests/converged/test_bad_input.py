@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from host_files import file_checksums
 
@@ -26,16 +28,21 @@ def web_files(host) -> list[str]:
     return ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/backends.conf"]
 
 
-def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
-    """The play failed at argument validation with ``message``, on every host, changing nothing."""
+def assert_stopped_unchanged(result, hosts, messages: list[str]) -> None:
+    """The play failed on every host with each of ``messages``, changing nothing."""
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    # The validation task's own message, not its title (which names no argument).
-    assert "Validation of arguments failed" in output, output
-    assert message in output, output
+    for message in messages:
+        assert message in output, output
     changes = changes_by_host(result.stdout)
     assert set(changes) == {host.backend.host for host in hosts}, output
     assert set(changes.values()) == {0}, changes
+
+
+def assert_stopped_by_the_argument_spec(result, hosts, message: str) -> None:
+    """The play failed at argument validation with ``message``, on every host, changing nothing."""
+    # The validation task's own message, not its title (which names no argument).
+    assert_stopped_unchanged(result, hosts, ["Validation of arguments failed", message])
 
 
 def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_servers):
@@ -53,12 +60,66 @@ def test_wrong_role_argument_stops_before_any_change(apply_role, lb_hosts, lab_s
     assert file_checksums(lb_hosts, lb_files) == before
 
 
-def test_missing_role_argument_stops_the_play_naming_it(apply_role, lb_hosts):
+def test_no_service_stops_the_play_naming_both_ways_to_give_one(apply_role, lb_hosts):
     before = file_checksums(lb_hosts, lb_files)
     result = apply_role("haproxy_peers", "loadbalancers", {})
-    assert_stopped_by_the_argument_spec(
-        result, lb_hosts, "missing required arguments: haproxy_peers_servers"
+    assert_stopped_unchanged(
+        result, lb_hosts, ["The load balancer has no service: set haproxy_peers_servers"]
     )
+    assert file_checksums(lb_hosts, lb_files) == before
+
+
+def bad_services(servers: list[dict]) -> tuple[list[dict], list[str]]:
+    """Services with one fault each, and the message that must name each fault."""
+    authority = Authority("bad services CA")
+    issued, stranger = authority.issue("api.lab"), authority.issue("api.lab")
+    now = datetime.now(UTC)
+    expired = authority.issue(
+        "old.lab", not_before=now - timedelta(days=9), not_after=now - timedelta(days=1)
+    )
+
+    def service(name: str, port: int, **fields) -> dict:
+        return {"name": name, "binds": [{"address": f"*:{port}"}], "servers": servers, **fields}
+
+    def https(name: str, port: int, cert, key, **fields) -> dict:
+        tls = [{"address": f"*:{port}", "tls": True}]
+        return service(name, port, binds=tls, tls_cert=cert, tls_key=key, **fields)
+
+    services = [
+        service("twice", 18001),
+        service("twice", 18002),
+        service("shared", 18001),
+        https("nocert", 18003, None, None),
+        https("mismatch", 18004, issued.cert, stranger.key),
+        https("expired", 18005, expired.cert, expired.key),
+        service("kind", 18006, stick={"kind": "ip"}),
+        service("limit", 18007, rate_limit={"requests": 10}),
+    ]
+    messages = [
+        "haproxy_peers_services names the service 'twice' more than once",
+        "haproxy_peers_services[shared].binds has '*:18001', which service 'twice' binds already",
+        "haproxy_peers_services[nocert].binds has an HTTPS bind (tls: true) but the service "
+        "has no certificate and key",
+        "haproxy_peers_services[mismatch].tls_key is not the key of the certificate in "
+        "haproxy_peers_services[mismatch].tls_cert",
+        "The certificate in haproxy_peers_services[expired].tls_cert (CN=old.lab) is valid from",
+        "haproxy_peers_services[kind].stick.kind is 'ip', which is no stickiness kind",
+        "haproxy_peers_services[limit].rate_limit has no period",
+    ]
+    return services, messages
+
+
+def test_bad_services_stop_before_any_change_each_named_with_its_field(
+    apply_role, lb_hosts, lab_servers
+):
+    services, messages = bad_services(lab_servers)
+    before = file_checksums(lb_hosts, lb_files)
+    result = apply_role(
+        "haproxy_peers",
+        "loadbalancers",
+        {"haproxy_peers_servers": lab_servers, "haproxy_peers_services": services},
+    )
+    assert_stopped_unchanged(result, lb_hosts, messages)
     assert file_checksums(lb_hosts, lb_files) == before
 
 
@@ -179,13 +240,6 @@ def test_bad_tls_stats_or_hold_input_stops_before_any_change_naming_what_to_set(
         "loadbalancers",
         {"haproxy_peers_servers": lab_servers, **make_vars(tmp_path)},
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    for host in lb_hosts:
-        name = host.backend.host
-        assert message.format(host=name) in output, output
-        assert names.format(host=name) in output, output
-    changes = changes_by_host(result.stdout)
-    assert set(changes) == {host.backend.host for host in lb_hosts}, output
-    assert set(changes.values()) == {0}, changes
+    expected = [text.format(host=h.backend.host) for h in lb_hosts for text in (message, names)]
+    assert_stopped_unchanged(result, lb_hosts, expected)
     assert file_checksums(lb_hosts, lb_files) == before

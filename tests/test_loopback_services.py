@@ -1,0 +1,206 @@
+"""Several services of the role's haproxy.cfg on a real HAProxy pair on loopback.
+
+The pair of tests/loopback_pair.py (the machine's HAProxy, peers over mutual
+TLS) serves, beside its single service, three of haproxy_peers_services:
+``api`` sticky on a header, over plain HTTP and HTTPS; ``ui`` sticky on the
+client's address, whose plain bind redirects to HTTPS; ``limited`` sticky on
+the session cookie with a rate limit of a few requests per minute. Every
+request goes to 127.0.0.2 or 127.0.0.3 from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from loopback_pair import NAMES, loopback_pair
+from role_template import section
+
+from peerlab.local_haproxy import free_ports
+from peerlab.pki import Authority
+from peerlab.runtime import show_table
+from peerlab.sync import wait_until
+
+REPLICATION_TIMEOUT_S = 10.0
+LIMIT = 3
+STATS = ("admin", "loopback")
+HEADER = "X-Client-Id"
+SERVER_NAME = "services.loopback"
+
+
+@pytest.fixture(scope="module")
+def authority() -> Authority:
+    return Authority("loopback services CA")
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, int]:
+    return dict(zip(("api", "api_tls", "ui", "ui_tls", "limited"), free_ports(5), strict=True))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, authority, ports) -> Iterator[tuple[list, list]]:
+    issued = authority.issue(SERVER_NAME)
+    tls = {"tls_cert": issued.cert, "tls_key": issued.key}
+
+    def services(servers: list[dict], address: str) -> list[dict]:
+        def bind(port: str, https: bool = False) -> dict:
+            return {"address": f"{address}:{ports[port]}", "tls": https}
+
+        return [
+            {"name": "api", "binds": [bind("api"), bind("api_tls", True)], "servers": servers,
+             "stick": {"kind": "header", "header": HEADER}, **tls},
+            {"name": "ui", "binds": [bind("ui"), bind("ui_tls", True)], "servers": servers,
+             "redirect_to_https": True, "stick": {"kind": "source"}, **tls},
+            {"name": "limited", "binds": [bind("limited")], "servers": servers,
+             "rate_limit": {"requests": LIMIT, "period": "1m"}},
+        ]  # fmt: skip
+
+    folder = tmp_path_factory.mktemp("services")
+    certs = folder / "certs"
+    certs.mkdir()
+    (certs / "api.pem").write_text(issued.pem)
+    (certs / "ui.pem").write_text(issued.pem)
+    with loopback_pair(folder, services=services, haproxy_peers_services_cert_dir=str(certs)) as p:
+        yield p
+
+
+def url(lb, ports, port: str, scheme: str = "http") -> str:
+    host = lb.url.split("//")[1].split(":")[0]
+    return f"{scheme}://{host}:{ports[port]}/"
+
+
+def wait_for_key(lb, table: str, key: str) -> None:
+    wait_until(
+        lambda: (key in show_table(lb.run, table).entries, None),
+        REPLICATION_TIMEOUT_S,
+        f"{key} in {lb.name}'s table {table}",
+    )
+
+
+def test_a_header_service_keeps_each_client_on_its_server_through_both_members(pair, ports):
+    lbs, _ = pair
+    clients = [f"client-{n}" for n in range(6)]
+    first = {
+        c: requests.get(url(lbs[0], ports, "api"), headers={HEADER: c}, timeout=5).text
+        for c in clients
+    }
+    assert len(set(first.values())) > 1, first  # round robin spread them
+    for client in clients:
+        wait_for_key(lbs[1], "api", client)
+    tables = [show_table(lb.run, "api").servers() for lb in lbs]
+    assert tables[0] == tables[1]
+    assert set(tables[0]) == set(clients)
+    again = {
+        c: requests.get(url(lbs[1], ports, "api"), headers={HEADER: c}, timeout=5).text
+        for c in clients
+    }
+    assert again == first
+
+
+def test_a_source_service_keeps_the_client_address_on_one_server_through_both_members(
+    pair, ports, tmp_path, authority
+):
+    lbs, _ = pair
+    ca = tmp_path / "ca.pem"
+    ca.write_text(authority.cert)
+    answers = []
+    for lb in lbs:
+        # requests checks the name against the URL's host: connect by the
+        # certificate's name, to the member's address.
+        answers.append(https_get(lb, ports["ui_tls"], ca))
+        wait_for_key(lb, "ui", "127.0.0.1")
+    assert answers[0] == answers[1]
+    tables = [show_table(lb.run, "ui").servers() for lb in lbs]
+    assert tables[0] == tables[1] == {"127.0.0.1": tables[0]["127.0.0.1"]}
+
+
+def https_get(lb, port: int, ca: Path) -> str:
+    """The body of GET / over HTTPS to ``lb``, the certificate verified against ``ca``
+    for SERVER_NAME."""
+    address = lb.url.split("//")[1].split(":")[0]
+    context = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((address, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=SERVER_NAME) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {SERVER_NAME}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := tls.recv(4096):
+            answer += chunk
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200"), head
+    return body
+
+
+def test_https_presents_a_certificate_another_ca_does_not_verify(pair, ports, tmp_path):
+    lbs, _ = pair
+    other = tmp_path / "other.pem"
+    other.write_text(Authority("another CA").cert)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        https_get(lbs[0], ports["api_tls"], other)
+
+
+def test_plain_http_of_a_redirecting_service_answers_301_to_https(pair, ports):
+    lbs, _ = pair
+    answer = requests.get(url(lbs[0], ports, "ui") + "page?q=1", allow_redirects=False, timeout=5)
+    assert answer.status_code == 301
+    assert answer.headers["Location"].startswith("https://")
+    assert answer.headers["Location"].endswith("/page?q=1")
+
+
+def request_rate(lb) -> int:
+    entry = show_table(lb.run, f"{NAMES.section}/rl-limited").entries.get("127.0.0.1")
+    return int(entry.data["http_req_rate(60000)"]) if entry else 0
+
+
+def test_the_rate_limit_refuses_past_its_limit_and_the_other_member_knows_the_count(pair, ports):
+    lbs, _ = pair
+    statuses = [
+        requests.get(url(lbs[0], ports, "limited"), timeout=5).status_code for _ in range(5)
+    ]
+    assert statuses == [200] * LIMIT + [429] * 2
+    # The member that counted sends its counter; the other one holds it.
+    wait_until(
+        lambda: (request_rate(lbs[1]) == 5, request_rate(lbs[1])),
+        REPLICATION_TIMEOUT_S,
+        "lb-b holds lb-a's count",
+    )
+    assert requests.get(url(lbs[1], ports, "limited"), timeout=5).status_code == 429
+
+
+def metrics(instance, auth=STATS) -> requests.Response:
+    """GET /metrics on the statistics listener of ``instance``, as its haproxy.cfg binds it."""
+    bind = section(instance.config.read_text(), "listen admin")[0]
+    return requests.get(f"http://{bind.split()[1]}/metrics", auth=auth, timeout=5)
+
+
+def test_metrics_answer_only_with_the_statistics_credentials(pair):
+    _, instances = pair
+    assert metrics(instances[0], auth=None).status_code == 401
+    assert metrics(instances[0], auth=("admin", "wrong")).status_code == 401
+    assert metrics(instances[0]).status_code == 200
+
+
+def test_metrics_count_each_table_as_show_table_does(pair, ports):
+    lbs, instances = pair
+    requests.get(url(lbs[0], ports, "api"), headers={HEADER: "counted"}, timeout=5)
+    wait_for_key(lbs[1], "api", "counted")
+    for lb, instance in zip(lbs, instances, strict=True):
+        text = metrics(instance).text
+        used = {
+            name: int(value)
+            for name, value in re.findall(
+                r'^haproxy_sticktable_used\{name="([^"]+)",type="[^"]+"\} (\d+)$', text, re.M
+            )
+        }
+        tables = ["api", "ui", f"{NAMES.section}/rl-limited", NAMES.table]
+        assert set(tables) <= set(used), used
+        for table in tables:
+            assert used[table] == show_table(lb.run, table).used, table
+        assert re.search(r"^haproxy_process_connected_peers 1$", text, re.M), text
