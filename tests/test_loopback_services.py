@@ -25,6 +25,7 @@ from peerlab.local_haproxy import free_ports
 from peerlab.pki import Authority
 from peerlab.runtime import show_table
 from peerlab.sync import wait_until
+from peerlab.tables import NoSuchTable, report, snapshot
 
 REPLICATION_TIMEOUT_S = 10.0
 LIMIT = 3
@@ -204,3 +205,24 @@ def test_metrics_count_each_table_as_show_table_does(pair, ports):
         for table in tables:
             assert used[table] == show_table(lb.run, table).used, table
         assert re.search(r"^haproxy_process_connected_peers 1$", text, re.M), text
+
+
+def test_peerlab_reads_every_table_and_the_one_asked_for(pair, ports):
+    lbs, _ = pair
+    requests.get(url(lbs[0], ports, "api"), headers={HEADER: "listed"}, timeout=5)
+    wait_for_key(lbs[1], "api", "listed")
+    snapshots = [snapshot(lb, "api") for lb in lbs]
+    for one in snapshots:
+        assert one.table.name == "api"
+        assert "listed" in one.table.entries
+        held = {t.name: t for t in one.tables}
+        assert {"api", "ui", f"{NAMES.section}/rl-limited", NAMES.table} <= set(held)
+        assert (held["api"].type, held["ui"].type) == ("string", "ip")
+    listed = report(snapshots)["load_balancers"][0]["tables"]
+    assert {t["name"]: t["used"] for t in listed}["api"] == snapshots[0].table.used
+
+
+def test_peerlab_refuses_a_table_no_member_holds_naming_the_ones_it_holds(pair):
+    lbs, _ = pair
+    with pytest.raises(NoSuchTable, match=r"holds no stick table 'nope' \(its tables: .*api"):
+        snapshot(lbs[0], "nope")

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from peerlab.runtime import RuntimeAPIError, parse_peers, parse_proc, parse_table
+from peerlab.runtime import (
+    RuntimeAPIError,
+    TableInfo,
+    parse_peers,
+    parse_proc,
+    parse_table,
+    parse_table_list,
+)
 
 DATA = Path(__file__).parent / "data"
 VERSIONS = sorted(p.name for p in DATA.iterdir() if p.name.startswith("haproxy-"))
@@ -106,3 +113,27 @@ def test_show_peers_names_the_transport_of_an_accepted_tls_session():
 def test_show_peers_leaves_the_transport_empty_where_haproxy_does_not_print_it():
     section = parse_peers(recorded("haproxy-2.6", "show-peers-learning.txt"))["haproxy-peers"]
     assert [p.transport for p in section.peers] == ["", ""]
+
+
+def test_the_table_list_names_each_table_with_its_type_size_and_entries():
+    # `show table` of HAProxy 2.6 serving two services and a rate limit.
+    answer = (
+        "# table: back-session, type: string, size:1048576, used:15\n"
+        "# table: api, type: ip, size:1048576, used:0\n"
+        "# table: haproxy-peers/rl-api, type: ip, size:102400, used:1\n\n"
+    )
+    assert parse_table_list(answer) == [
+        TableInfo("back-session", "string", 1048576, 15),
+        TableInfo("api", "ip", 1048576, 0),
+        TableInfo("haproxy-peers/rl-api", "ip", 102400, 1),
+    ]
+
+
+def test_an_entry_keeps_what_else_the_table_stores():
+    table = parse_table(
+        "# table: haproxy-peers/rl-api, type: ip, size:102400, used:1\n"
+        "0x563465dcb3b0: key=127.0.0.1 use=0 exp=59925 http_req_rate(10000)=5\n"
+    )
+    entry = table.entries["127.0.0.1"]
+    assert entry.data == {"http_req_rate(10000)": "5"}
+    assert (entry.server_key, entry.expires_ms) == (None, 59925)

@@ -1,12 +1,21 @@
 """`peerlab tables`: keys side by side, differences found, the JSON report."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
-from peerlab.render import watch_view
-from peerlab.runtime import Peer, PeersSection, Processes, Table, TableEntry, parse_table
+from peerlab.render import every_table_view, watch_view
+from peerlab.runtime import (
+    Peer,
+    PeersSection,
+    Processes,
+    Table,
+    TableEntry,
+    TableInfo,
+    parse_table,
+)
 from peerlab.sessions import session_id
 from peerlab.tables import Snapshot, report, session_number, side_by_side
 
@@ -95,3 +104,24 @@ def test_the_watch_view_marks_only_the_keys_that_arrived_since_the_last_refresh(
     assert any(session_id(1) in line and "new" not in line for line in lines)
     assert "Identical on every load balancer: 2 entries." in lines
     assert lines[-1] == "12:00:00"
+
+
+def test_every_table_is_listed_with_each_members_entries_a_difference_in_red():
+    both = (TableInfo("back-session", "string", 1024, 2), TableInfo("api", "ip", 1024, 1))
+    behind = (TableInfo("back-session", "string", 1024, 2), TableInfo("api", "ip", 1024, 0))
+    snapshots = [Snapshot("haproxy-1", tables=both), Snapshot("haproxy-2", tables=behind)]
+    console = Console(width=120, record=True, color_system="standard")
+    console.print(every_table_view(snapshots))
+    plain = [line for line in console.export_text(clear=False).splitlines() if "│" in line]
+    rows = {line.split("│")[1].strip(): line for line in plain}
+    assert [cell.strip() for cell in rows["api"].split("│")[1:-1]] == ["api", "ip", "1", "0"]
+    assert [cell.strip() for cell in rows["back-session"].split("│")[1:-1]] == [
+        "back-session", "string", "2", "2",
+    ]  # fmt: skip
+    coloured = {
+        line.split("│")[1].strip(): line
+        for line in console.export_text(styles=True).splitlines()
+        if "│" in line
+    }
+    assert re.search(r"\x1b\[31m *1\x1b\[0m", coloured["api"])  # red: the members differ
+    assert re.search(r"\x1b\[32m *2\x1b\[0m", coloured["back-session"])  # green: the same

@@ -39,7 +39,7 @@ from peerlab.runtime import RemoteCommandError, show_proc, show_servers
 from peerlab.sessions import SESSION_COOKIE, cookie_header
 from peerlab.status import pair_status
 from peerlab.sync import SyncTimeout
-from peerlab.tables import report, side_by_side, snapshot
+from peerlab.tables import NoSuchTable, report, side_by_side, snapshot
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the lab answered, but not as it should (mismatch, not synced)
@@ -185,10 +185,13 @@ def cmd_tables(args: argparse.Namespace, output: Output) -> int:
     if args.interval is not None and not args.watch:
         raise Refused("--interval sets how often --watch refreshes: add --watch, or drop it")
     lbs = lbs_from(args)
-    if args.watch:
-        return watch_tables(lbs, output, args.interval or WATCH_INTERVAL_S)
-    with output.progress("reading the stick tables"):
-        snapshots = [snapshot(lb) for lb in lbs]
+    try:
+        if args.watch:
+            return watch_tables(lbs, output, args.interval or WATCH_INTERVAL_S, args.table)
+        with output.progress("reading the stick tables"):
+            snapshots = [snapshot(lb, args.table) for lb in lbs]
+    except NoSuchTable as error:
+        raise Refused(f"{error}: name one of those with --table") from error
     if output.as_json:
         output.json(report(snapshots))
     else:
@@ -199,7 +202,9 @@ def cmd_tables(args: argparse.Namespace, output: Output) -> int:
 WATCH_INTERVAL_S = 2.0
 
 
-def watch_tables(lbs: Sequence[LoadBalancer], output: Output, interval: float) -> int:
+def watch_tables(
+    lbs: Sequence[LoadBalancer], output: Output, interval: float, table: str | None = None
+) -> int:
     """Read every table again every ``interval`` seconds until Ctrl-C, which ends it with 0.
 
     On a terminal one view refreshed in place, keys that arrived since the last
@@ -212,7 +217,7 @@ def watch_tables(lbs: Sequence[LoadBalancer], output: Output, interval: float) -
         if live:
             live.start()
         while True:
-            snapshots = [snapshot(lb) for lb in lbs]
+            snapshots = [snapshot(lb, table) for lb in lbs]
             rows = side_by_side([s.table for s in snapshots])
             keys = {row.key for row in rows}
             new = sorted(keys - seen) if seen is not None else []
@@ -550,7 +555,16 @@ def parser() -> argparse.ArgumentParser:
         "by side: key, session number, server and expiry per load balancer, entries "
         "that differ highlighted; then each one's processes and peer connections. "
         "With --watch, read them again and again until Ctrl-C: on a terminal one view "
-        "refreshed in place, entries that arrived since the last refresh marked 'new'.",
+        "refreshed in place, entries that arrived since the last refresh marked 'new'. "
+        "Every stick table (each service's, each rate limit's) is listed with its "
+        "entries per load balancer; --table shows another one side by side.",
+    )
+    tables.add_argument(
+        "--table",
+        default=None,
+        metavar="NAME",
+        help="the table to show side by side (default: the session table; a rate limit's "
+        "is <peers section>/rl-<service>)",
     )
     tables.add_argument(
         "--watch",

@@ -153,9 +153,29 @@ def tables_summary(snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> Text:
     return Text(f"{differing} of {len(rows)} entries differ.", style="bold red")
 
 
+def every_table_view(snapshots: Sequence[Snapshot]) -> RichTable:
+    """Every stick table of the load balancers and the entries each holds."""
+    view = RichTable(title="Every replicated table (entries)")
+    view.add_column("table")
+    view.add_column("type")
+    for s in snapshots:
+        view.add_column(s.name, justify="right")
+    names = list(dict.fromkeys(t.name for s in snapshots for t in s.tables))
+    for name in names:
+        held = [{t.name: t for t in s.tables}.get(name) for s in snapshots]
+        kind = next(t.type for t in held if t)
+        counts = {t.used if t else None for t in held}
+        style = "green" if len(counts) == 1 and None not in counts else "red"
+        view.add_row(
+            name, kind, *(Text(str(t.used), style=style) if t else Text("-") for t in held)
+        )
+    return view
+
+
 def print_tables(console: Console, snapshots: Sequence[Snapshot], rows: Sequence[Row]) -> None:
     console.print(tables_view(snapshots, rows))
     console.print(peers_view(snapshots))
+    console.print(every_table_view(snapshots))
     console.print(tables_summary(snapshots, rows))
 
 
@@ -186,6 +206,7 @@ def print_status(console: Console, statuses: Sequence[MemberStatus]) -> None:
         "peers",
         "resync",
         "entries",
+        "every table (entries)",
     ):
         view.add_column(column)
     for status in statuses:
@@ -206,6 +227,7 @@ def print_status(console: Console, statuses: Sequence[MemberStatus]) -> None:
             or "-",
             {True: "done", False: "NOT DONE", None: "-"}[data["resync_done"]],
             "-" if data["table_size"] is None else str(data["table_size"]),
+            ", ".join(f"{name} {used}" for name, used in data["tables"].items()) or "-",
         )
     console.print(view)
     for status in statuses:

@@ -117,6 +117,38 @@ def parse_table(output: str) -> Table:
     return Table(name=header["name"], used=int(header["used"]), entries=entries)
 
 
+@dataclass(frozen=True)
+class TableInfo:
+    """One stick table of a process, as the header of ``show table`` describes it."""
+
+    name: str
+    type: str
+    size: int
+    used: int
+
+
+_TABLE_INFO = re.compile(
+    r"^# table: (?P<name>[^,]+), type: (?P<type>[^,]+), size:(?P<size>\d+), used:(?P<used>\d+)"
+)
+
+
+def parse_table_list(output: str) -> list[TableInfo]:
+    """Parse the output of ``show table`` without a name: every stick table of the process."""
+    infos = []
+    for line in output.splitlines():
+        match = _TABLE_INFO.match(line.strip())
+        if match:
+            infos.append(
+                TableInfo(match["name"], match["type"], int(match["size"]), int(match["used"]))
+            )
+    return infos
+
+
+def list_tables(run: Runner, socket: str = ADMIN_SOCKET) -> list[TableInfo]:
+    """Every stick table the serving process holds: the services' and the peers section's."""
+    return parse_table_list(run(socket_command("show table", socket)))
+
+
 def show_table(run: Runner, table: str, socket: str = ADMIN_SOCKET) -> Table:
     """Read stick table ``table`` through the runtime API."""
     return parse_table(run(socket_command(f"show table {table}", socket)))

@@ -64,6 +64,7 @@ class MemberStatus:
                 else []
             ),
             "table_size": len(table.entries) if table else None,
+            "tables": {t.name: t.used for t in s.tables},
         }
 
 

@@ -19,6 +19,8 @@ from peerlab.runtime import (
     RuntimeAPIError,
     Table,
     TableEntry,
+    TableInfo,
+    list_tables,
     show_peers,
     show_proc,
     show_table,
@@ -49,17 +51,33 @@ class Snapshot:
     peers: PeersSection | None = None
     processes: Processes | None = None
     error: str = ""
+    # Every stick table of the process (each service's, the rate limits'),
+    # with how many entries it holds.
+    tables: tuple[TableInfo, ...] = ()
 
 
-def snapshot(lb: LoadBalancer) -> Snapshot:
-    """Read table, peers section and processes of ``lb``; a stopped HAProxy is not an error."""
+class NoSuchTable(RuntimeAPIError):
+    """The table asked for is not one the load balancer holds."""
+
+
+def snapshot(lb: LoadBalancer, table: str | None = None) -> Snapshot:
+    """Read the stick table ``table`` (the session table by default), every table's size,
+    the peers section and the processes of ``lb``; a stopped HAProxy is not an error."""
     try:
+        tables = tuple(list_tables(lb.run))
+        name = table or lb.names.table
+        if table and table not in {info.name for info in tables}:
+            held = ", ".join(info.name for info in tables) or "none"
+            raise NoSuchTable(f"{lb.name} holds no stick table {table!r} (its tables: {held})")
         return Snapshot(
             lb.name,
-            table=show_table(lb.run, lb.names.table),
+            table=show_table(lb.run, name),
             peers=show_peers(lb.run).get(lb.names.section),
             processes=show_proc(lb.run),
+            tables=tables,
         )
+    except NoSuchTable:
+        raise
     except (RemoteCommandError, RuntimeAPIError) as error:
         return Snapshot(lb.name, error=str(error))
 
@@ -112,6 +130,10 @@ def report(snapshots: Sequence[Snapshot]) -> dict:
                 "name": s.name,
                 "error": s.error or None,
                 "table": {"name": s.table.name, "used": s.table.used} if s.table else None,
+                "tables": [
+                    {"name": t.name, "type": t.type, "size": t.size, "used": t.used}
+                    for t in s.tables
+                ],
                 "processes": (
                     {
                         "master_pid": s.processes.master_pid,
