@@ -129,7 +129,9 @@ def test_an_https_service_binds_its_certificate_redirects_and_limits(api_certifi
     assert frontend == [
         "bind *:8081",
         "bind *:8443 ssl crt /etc/haproxy/certs/api.pem",
-        "http-request redirect scheme https code 301 unless { ssl_fc }",
+        "# To the HTTPS port: the client's host name without its port, then ours.",
+        "http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]:8443"
+        "%[capture.req.uri] code 301 unless { ssl_fc }",
         "# At most 100 requests per client address in 10s, counted in a",
         "# table the peers replicate (a member that takes over knows each count).",
         "http-request track-sc0 src table haproxy-peers/rl-api",
@@ -145,6 +147,13 @@ def test_the_rate_limit_table_is_declared_in_the_peers_section(api_certificate):
             "peers haproxy-peers",
         )
         assert peers[-1] == ("table rl-api type ip size 100k expire 10s store http_req_rate(10s)")
+
+
+def test_a_service_on_443_redirects_by_scheme_alone(api_certificate):
+    api = {"binds": [{"address": "*:80"}, {"address": "*:443", "tls": True}]}
+    config = render(haproxy_peers_services=services(api_certificate, **api))
+    frontend = section(config, "frontend api")
+    assert "http-request redirect scheme https code 301 unless { ssl_fc }" in frontend
 
 
 def test_a_header_service_sticks_on_the_header_and_holds_on_it(api_certificate):

@@ -255,6 +255,8 @@ def _service(service: dict, settings: dict, problems: list[str]) -> dict:
             "(HAProxy's bind syntax, such as '*:80'), and tls: true for HTTPS."
         )
     https = any(bind["tls"] for bind in binds)
+    # The redirect names the first HTTPS bind's port unless it is 443.
+    https_ports = [b["address"].rsplit(":", 1)[-1] for b in binds if b["tls"]]
     redirect = bool(service.get("redirect_to_https"))
     if redirect and not https:
         problems.append(
@@ -277,6 +279,7 @@ def _service(service: dict, settings: dict, problems: list[str]) -> dict:
         "certificate": certificate,
         "crt_file": f"{settings['cert_dir']}/{name}.pem" if https else "",
         "redirect_to_https": redirect,
+        "https_port": https_ports[0] if https_ports else "",
         "balance": balance,
         "servers": _servers(name, service.get("servers") or [], _field(name, "servers"), problems),
         "server_options": service.get("server_options", "check"),
@@ -302,6 +305,7 @@ def _legacy(legacy: dict, problems: list[str]) -> dict:
         "certificate": "",
         "crt_file": "",
         "redirect_to_https": False,
+        "https_port": "",
         "balance": legacy.get("balance") or "roundrobin",
         "servers": servers,
         "server_options": legacy.get("server_options", "check"),

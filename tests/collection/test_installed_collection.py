@@ -29,6 +29,7 @@ from peerlab.inventory import load_balancers
 from peerlab.lab import LoadBalancer, Names, wait_all_synced, wait_reloaded, wait_replicated
 from peerlab.pki import Authority
 from peerlab.runtime import show_proc, show_table
+from peerlab.sync import wait_until
 
 GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
 COLLECTION = f"{GALAXY['namespace']}.{GALAXY['name']}"
@@ -47,6 +48,7 @@ SYSTEMD = (
     "--tmpfs", "/run", "--tmpfs", "/run/lock",
 )  # fmt: skip
 
+CATALOG_PORT = 8090
 VHOSTS = {"shop1": 8081, "shop2": 8082, "shop3": 8083}
 SERVERS = "\n".join(
     f"          - {{name: {name}, address: {WEB['shop-web']}, port: {port}}}"
@@ -75,6 +77,14 @@ PLAYBOOK = f"""\
       vars:
         haproxy_peers_servers:
 {SERVERS}
+        # A second service: sticky on the client's address.
+        haproxy_peers_services:
+          - name: catalog
+            binds: [{{address: "*:{CATALOG_PORT}"}}]
+            balance: hash
+            stick: {{kind: source}}
+            servers:
+{SERVERS.replace("          - ", "              - ")}
 """
 
 
@@ -276,6 +286,22 @@ def test_peerlab_tables_against_the_inventory_shows_identical_tables(lbs, invent
             name for name in EDGE if name != lb["name"]
         )
         assert all(r["connected"] for r in lb["peers"]["remotes"])
+        assert {t["name"] for t in lb["tables"]} == {NAMES.table, "catalog"}
+
+
+def test_the_second_service_keeps_this_client_on_one_server_through_every_member(lbs):
+    answers = {
+        lb.name: requests.get(f"http://{ip}:{CATALOG_PORT}/", timeout=10).text
+        for lb, ip in zip(lbs, EDGE.values(), strict=True)
+    }
+    assert len(set(answers.values())) == 1, answers
+    assert next(iter(answers.values())).startswith("Backend "), answers
+
+    def replicated() -> tuple[bool, list]:
+        tables = [show_table(lb.run, "catalog").servers() for lb in lbs]
+        return len(tables[0]) == 1 and tables[1] == tables[0] == tables[2], tables
+
+    wait_until(replicated, SETTLE_TIMEOUT_S, "the client's entry on every member")
 
 
 def test_stopping_one_member_and_reloading_another_keeps_the_table(lbs):

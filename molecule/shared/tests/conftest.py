@@ -208,10 +208,15 @@ def lab_pki() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stats_auth() -> tuple[str, str]:
+def lb_variables() -> dict:
+    """The first load balancer's inventory variables, as Ansible reads them."""
+    return ANSIBLE.get_variables(LB_NAMES[0])
+
+
+@pytest.fixture(scope="session")
+def stats_auth(lb_variables) -> tuple[str, str]:
     """The statistics page's credentials, as the inventory gives them to the role."""
-    variables = ANSIBLE.get_variables(LB_NAMES[0])
-    return variables["haproxy_peers_stats_user"], variables["haproxy_peers_stats_password"]
+    return lb_variables["haproxy_peers_stats_user"], lb_variables["haproxy_peers_stats_password"]
 
 
 @pytest.fixture(scope="session")
