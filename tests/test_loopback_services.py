@@ -21,9 +21,10 @@ import requests
 from loopback_pair import NAMES, loopback_pair
 from role_template import section
 
+from peerlab.lab import wait_reloaded
 from peerlab.local_haproxy import free_ports
 from peerlab.pki import Authority
-from peerlab.runtime import show_table
+from peerlab.runtime import show_proc, show_table
 from peerlab.sync import wait_until
 from peerlab.tables import NoSuchTable, report, snapshot
 
@@ -32,6 +33,8 @@ LIMIT = 3
 STATS = ("admin", "loopback")
 HEADER = "X-Client-Id"
 SERVER_NAME = "services.loopback"
+HOLD_HEADER = "X-Handover-Hold"
+HOLD_BOUND_MS = 600
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def authority() -> Authority:
 
 @pytest.fixture(scope="module")
 def ports() -> dict[str, int]:
-    return dict(zip(("api", "api_tls", "ui", "ui_tls", "limited"), free_ports(5), strict=True))
+    names = ("api", "api_tls", "ui", "ui_tls", "limited", "near")
+    return dict(zip(names, free_ports(len(names)), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,8 @@ def pair(tmp_path_factory, authority, ports) -> Iterator[tuple[list, list]]:
              "redirect_to_https": True, "stick": {"kind": "source"}, **tls},
             {"name": "limited", "binds": [bind("limited")], "servers": servers,
              "rate_limit": {"requests": LIMIT, "period": "1m"}},
+            {"name": "near", "binds": [bind("near")], "servers": servers,
+             "stick": {"kind": "source"}},
         ]  # fmt: skip
 
     folder = tmp_path_factory.mktemp("services")
@@ -67,8 +73,15 @@ def pair(tmp_path_factory, authority, ports) -> Iterator[tuple[list, list]]:
     certs.mkdir()
     (certs / "api.pem").write_text(issued.pem)
     (certs / "ui.pem").write_text(issued.pem)
-    with loopback_pair(folder, services=services, haproxy_peers_services_cert_dir=str(certs)) as p:
-        yield p
+    with loopback_pair(
+        folder,
+        services=services,
+        haproxy_peers_services_cert_dir=str(certs),
+        haproxy_peers_handover_hold_header=HOLD_HEADER,
+        haproxy_peers_handover_hold_timeout=f"{HOLD_BOUND_MS}ms",
+        haproxy_peers_handover_hold_window="30s",
+    ) as started:
+        yield started
 
 
 def url(lb, ports, port: str, scheme: str = "http") -> str:
@@ -225,3 +238,49 @@ def test_peerlab_refuses_a_table_no_member_holds_naming_the_ones_it_holds(pair):
     lbs, _ = pair
     with pytest.raises(NoSuchTable, match=r"holds no stick table 'nope' \(its tables: .*api"):
         snapshot(lbs[0], "nope")
+
+
+def plain_get(lb, port: int, source: str, headers: dict[str, str]) -> dict[str, str]:
+    """GET / over plain HTTP to ``lb`` from the local address ``source``; the answer's
+    status line and headers (lower-case names)."""
+    address = lb.url.split("//")[1].split(":")[0]
+    lines = [f"{name}: {value}" for name, value in headers.items()]
+    request = "\r\n".join(["GET / HTTP/1.1", f"Host: {address}", "Connection: close", *lines])
+    with socket.create_connection((address, port), timeout=5, source_address=(source, 0)) as raw:
+        raw.sendall(f"{request}\r\n\r\n".encode())
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    status, *fields = answer.decode().partition("\r\n\r\n")[0].splitlines()
+    return {"status": status} | {
+        name.lower(): value.strip() for name, _, value in (f.partition(":") for f in fields)
+    }
+
+
+def test_a_young_worker_holds_unknown_keys_of_each_kind_and_serves_known_ones_at_once(pair, ports):
+    lbs, instances = pair
+    # Known to both members before the reload: a header and an address.
+    plain_get(lbs[1], ports["api"], "127.0.0.1", {HEADER: "hold-known"})
+    plain_get(lbs[1], ports["near"], "127.0.0.21", {})
+    wait_for_key(lbs[0], "api", "hold-known")
+    wait_for_key(lbs[0], "near", "127.0.0.21")
+    # A bare signal, as without the role's helper: the new worker stays young.
+    before = show_proc(lbs[0].run).reloads
+    instances[0].reload()
+    wait_reloaded(lbs[0], before, [lbs[1].name], timeout=30)
+    unknown = [
+        plain_get(lbs[0], ports["api"], "127.0.0.1", {HEADER: "hold-unknown"}),
+        plain_get(lbs[0], ports["near"], "127.0.0.22", {}),
+    ]
+    for answer in unknown:
+        assert answer["status"].startswith("HTTP/1.1 200"), answer
+        waited, outcome = answer[HOLD_HEADER.lower()].split()
+        assert outcome == "bound", answer
+        assert int(waited) >= HOLD_BOUND_MS, answer
+    known = [
+        plain_get(lbs[0], ports["api"], "127.0.0.1", {HEADER: "hold-known"}),
+        plain_get(lbs[0], ports["near"], "127.0.0.21", {}),
+    ]
+    for answer in known:
+        assert answer["status"].startswith("HTTP/1.1 200"), answer
+        assert HOLD_HEADER.lower() not in answer, answer

@@ -76,6 +76,12 @@ def test_https_without_a_certificate_is_refused_naming_the_fields():
     ]
 
 
+def test_https_without_a_certificate_is_named_after_another_service_problem():
+    first = service(name="first", binds=[{"address": "*:1"}], stick={"kind": "ip"})
+    found = problems(first, https(tls_cert=None, tls_key=None))
+    assert any(p.startswith("haproxy_peers_services[api].binds has an HTTPS bind") for p in found)
+
+
 def test_a_certificate_that_does_not_match_its_key_is_refused():
     other = CA.issue("api.example")
     found = problems(https(tls_key=other.key))

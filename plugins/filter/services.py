@@ -153,6 +153,7 @@ def _certificate(name: str, service: dict, files: dict, problems: list[str]) -> 
     """The certificate and key of an HTTPS service as one PEM text, or ''."""
     where = _field(name, "tls_cert")
     texts = {}
+    earlier = len(problems)
     for item in ("cert", "key"):
         content, src = service.get(f"tls_{item}") or "", service.get(f"tls_{item}_src") or ""
         if content and src:
@@ -167,7 +168,8 @@ def _certificate(name: str, service: dict, files: dict, problems: list[str]) -> 
             )
         texts[item] = content or files.get(src) or ""
     if not texts["cert"].strip() or not texts["key"].strip():
-        if not problems:
+        # Unless a file or a field above already said what is missing.
+        if len(problems) == earlier:
             problems.append(
                 f"{_field(name, 'binds')} has an HTTPS bind (tls: true) but the service has "
                 f"no certificate and key: set {where} or {where}_src, and "

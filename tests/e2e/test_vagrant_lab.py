@@ -61,6 +61,8 @@ FORWARDED = {
     for name, lb in HOSTS["loadbalancers"]["hosts"].items()
 }
 STATS_PORT = 8404
+# The lab's second service, HTTPS (inventory/lab/group_vars/loadbalancers.yml).
+API_HTTPS_PORT = 8443
 # The host port of the web host's relay to the floating address.
 WEB = HOSTS["web"]["hosts"]["web"]
 VIP_PORT = int(WEB["lab_forwarded_ports"][WEB["lab_vip_relay_port"]])
@@ -501,6 +503,16 @@ def test_stats_page_answers_only_with_the_inventory_credentials(lab):
         response = requests.get(url, auth=credentials, timeout=10)
         assert response.status_code == 200, name
         assert "back-session" in response.text
+
+
+def test_the_https_service_answers_on_its_forwarded_ports_with_the_lab_ca(lab):
+    # What make lab prints: https://localhost:8443/ and :9443, the lab CA's.
+    ca = str(ROOT / "inventory" / "lab-pki" / "ca.crt")
+    for name, ports in FORWARDED.items():
+        url = f"https://localhost:{ports[API_HTTPS_PORT]}/"
+        response = requests.get(url, verify=ca, timeout=10)
+        assert response.status_code == 200, name
+        assert response.text.startswith("Backend "), (name, response.text)
 
 
 def output(*argv: str) -> list[str]:

@@ -69,7 +69,12 @@ def test_peers_section_is_mutual_tls_naming_every_load_balancer(lb_hosts, lb_ips
         tls = f"ssl crt {directory}/{name}.pem ca-file {directory}/ca.pem verify required"
         assert lines[0].strip() == f"bind {lb_ips[name]}:{PEERS_PORT} {tls}", lines
         assert lines[1].strip() == f"default-server {tls}", lines
-        servers = sorted(line.strip() for line in lines[2:])
+        servers = sorted(line.strip() for line in lines[2:] if line.strip().startswith("server "))
+        # Then the tables the section declares itself: the api service's rate limit.
+        assert [line.strip() for line in lines[2 + len(servers) :]] == [
+            "# Service api's request counts, replicated like the sessions.",
+            "table rl-api type ip size 100k expire 1m store http_req_rate(1m)",
+        ]
         assert servers == sorted(
             f"server {other}"
             if other == name
