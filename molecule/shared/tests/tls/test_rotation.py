@@ -11,7 +11,8 @@ The new CA and certificates are made as the lab makes its own
 done they take the place of the lab's, in the files the inventory names, as
 an operator finishing a rotation would: the stages after this one find the
 lab as the inventory describes it (the lab's own playbook, run again, finds
-the new material valid and changes nothing).
+the new material valid and changes nothing); the role then installs the
+HTTPS service's new certificate.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from __future__ import annotations
 import shutil
 import ssl
 
+import requests
 from cryptography import x509
 from strangers import attack
 
 from peerlab.lab import PEERS_PORT, STICK_TABLE
 from peerlab.playbook import changes_by_host
 from peerlab.runtime import show_table
+
+# The lab's HTTPS service (inventory/lab/group_vars/loadbalancers.yml).
+API_HTTPS_PORT = 8443
 
 PEERS_TLS_DIR = "/etc/haproxy/peers-tls"
 
@@ -102,3 +107,12 @@ def test_rotating_to_a_new_ca_in_three_reloads_keeps_every_entry(
     changed = changes_by_host(again.stdout)
     assert changed, again.stdout[-3000:]
     assert set(changed.values()) == {0}, again.stdout[-3000:]
+
+    # The HTTPS service's certificate came with the new material: the role
+    # installs it as the inventory names it, and clients of the new CA verify it.
+    reconfigure()
+    for name, ip in lb_ips.items():
+        answer = requests.get(
+            f"https://{ip}:{API_HTTPS_PORT}/", verify=str(lab_pki / "ca.crt"), timeout=5
+        )
+        assert answer.ok, name
