@@ -106,8 +106,8 @@ def test_a_header_service_keeps_each_client_on_its_server_through_both_members(p
     }
     assert len(set(first.values())) > 1, first  # round robin spread them
     for client in clients:
-        wait_for_key(lbs[1], "api", client)
-    tables = [show_table(lb.run, "api").servers() for lb in lbs]
+        wait_for_key(lbs[1], "back-api", client)
+    tables = [show_table(lb.run, "back-api").servers() for lb in lbs]
     assert tables[0] == tables[1]
     assert set(tables[0]) == set(clients)
     again = {
@@ -128,9 +128,9 @@ def test_a_source_service_keeps_the_client_address_on_one_server_through_both_me
         # requests checks the name against the URL's host: connect by the
         # certificate's name, to the member's address.
         answers.append(https_get(lb, ports["ui_tls"], ca))
-        wait_for_key(lb, "ui", "127.0.0.1")
+        wait_for_key(lb, "back-ui", "127.0.0.1")
     assert answers[0] == answers[1]
-    tables = [show_table(lb.run, "ui").servers() for lb in lbs]
+    tables = [show_table(lb.run, "back-ui").servers() for lb in lbs]
     assert tables[0] == tables[1] == {"127.0.0.1": tables[0]["127.0.0.1"]}
 
 
@@ -203,7 +203,7 @@ def test_metrics_answer_only_with_the_statistics_credentials(pair):
 def test_metrics_count_each_table_as_show_table_does(pair, ports):
     lbs, instances = pair
     requests.get(url(lbs[0], ports, "api"), headers={HEADER: "counted"}, timeout=5)
-    wait_for_key(lbs[1], "api", "counted")
+    wait_for_key(lbs[1], "back-api", "counted")
     for lb, instance in zip(lbs, instances, strict=True):
         text = metrics(instance).text
         used = {
@@ -212,7 +212,7 @@ def test_metrics_count_each_table_as_show_table_does(pair, ports):
                 r'^haproxy_sticktable_used\{name="([^"]+)",type="[^"]+"\} (\d+)$', text, re.M
             )
         }
-        tables = ["api", "ui", f"{NAMES.section}/rl-limited", NAMES.table]
+        tables = ["back-api", "back-ui", f"{NAMES.section}/rl-limited", NAMES.table]
         assert set(tables) <= set(used), used
         for table in tables:
             assert used[table] == show_table(lb.run, table).used, table
@@ -222,21 +222,21 @@ def test_metrics_count_each_table_as_show_table_does(pair, ports):
 def test_peerlab_reads_every_table_and_the_one_asked_for(pair, ports):
     lbs, _ = pair
     requests.get(url(lbs[0], ports, "api"), headers={HEADER: "listed"}, timeout=5)
-    wait_for_key(lbs[1], "api", "listed")
-    snapshots = [snapshot(lb, "api") for lb in lbs]
+    wait_for_key(lbs[1], "back-api", "listed")
+    snapshots = [snapshot(lb, "back-api") for lb in lbs]
     for one in snapshots:
-        assert one.table.name == "api"
+        assert one.table.name == "back-api"
         assert "listed" in one.table.entries
         held = {t.name: t for t in one.tables}
-        assert {"api", "ui", f"{NAMES.section}/rl-limited", NAMES.table} <= set(held)
-        assert (held["api"].type, held["ui"].type) == ("string", "ip")
+        assert {"back-api", "back-ui", f"{NAMES.section}/rl-limited", NAMES.table} <= set(held)
+        assert (held["back-api"].type, held["back-ui"].type) == ("string", "ip")
     listed = report(snapshots)["load_balancers"][0]["tables"]
-    assert {t["name"]: t["used"] for t in listed}["api"] == snapshots[0].table.used
+    assert {t["name"]: t["used"] for t in listed}["back-api"] == snapshots[0].table.used
 
 
 def test_peerlab_refuses_a_table_no_member_holds_naming_the_ones_it_holds(pair):
     lbs, _ = pair
-    with pytest.raises(NoSuchTable, match=r"holds no stick table 'nope' \(its tables: .*api"):
+    with pytest.raises(NoSuchTable, match=r"holds no stick table 'nope' \(its tables: .*back-api"):
         snapshot(lbs[0], "nope")
 
 
@@ -262,8 +262,8 @@ def test_a_young_worker_holds_unknown_keys_of_each_kind_and_serves_known_ones_at
     # Known to both members before the reload: a header and an address.
     plain_get(lbs[1], ports["api"], "127.0.0.1", {HEADER: "hold-known"})
     plain_get(lbs[1], ports["near"], "127.0.0.21", {})
-    wait_for_key(lbs[0], "api", "hold-known")
-    wait_for_key(lbs[0], "near", "127.0.0.21")
+    wait_for_key(lbs[0], "back-api", "hold-known")
+    wait_for_key(lbs[0], "back-near", "127.0.0.21")
     # A bare signal, as without the role's helper: the new worker stays young.
     before = show_proc(lbs[0].run).reloads
     instances[0].reload()

@@ -51,10 +51,10 @@ def test_two_services_with_one_name_are_refused_by_name():
 def test_a_service_named_like_the_single_service_backend_is_refused():
     legacy = {"enabled": True, "frontend": "front-session", "bind": "*:80",
               "backend": "back-session", "servers": service()["servers"]}  # fmt: skip
-    found = problems(service(name="back-session"), legacy=legacy)
+    found = problems(service(name="session"), legacy=legacy)
     assert found == [
-        "Service 'back-session' is named 'back-session', like a frontend or backend of the "
-        "single service of haproxy_peers_servers: give it a name of its own."
+        "Service 'session' would be served by a proxy named 'front-session', as the single "
+        "service of haproxy_peers_servers is: give it another name."
     ]
 
 

@@ -117,21 +117,24 @@ def test_each_service_has_its_frontend_and_backend_after_the_single_one(api_cert
     assert headers == [
         "frontend front-session",
         "backend back-session",
-        "frontend api",
-        "backend api",
-        "frontend admin-ui",
-        "backend admin-ui",
+        "frontend front-api",
+        "backend back-api",
+        "frontend front-admin-ui",
+        "backend back-admin-ui",
     ]
 
 
 def test_without_the_single_service_only_the_listed_services_are_rendered(api_certificate):
     config = render(haproxy_peers_services=services(api_certificate), haproxy_peers_servers=None)
     headers = [line for line in config.splitlines() if line.startswith(("frontend ", "backend "))]
-    assert headers == ["frontend api", "backend api", "frontend admin-ui", "backend admin-ui"]
+    assert headers == [
+        "frontend front-api", "backend back-api", "frontend front-admin-ui", "backend back-admin-ui"
+    ]  # fmt: skip
 
 
 def test_an_https_service_binds_its_certificate_redirects_and_limits(api_certificate):
-    frontend = section(render(haproxy_peers_services=services(api_certificate)), "frontend api")
+    config = render(haproxy_peers_services=services(api_certificate))
+    frontend = section(config, "frontend front-api")
     assert frontend == [
         "bind *:8081",
         "bind *:8443 ssl crt /etc/haproxy/certs/api.pem",
@@ -142,7 +145,7 @@ def test_an_https_service_binds_its_certificate_redirects_and_limits(api_certifi
         "# table the peers replicate (a member that takes over knows each count).",
         "http-request track-sc0 src table haproxy-peers/rl-api",
         "http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }",
-        "default_backend api",
+        "default_backend back-api",
     ]
 
 
@@ -158,12 +161,12 @@ def test_the_rate_limit_table_is_declared_in_the_peers_section(api_certificate):
 def test_a_service_on_443_redirects_by_scheme_alone(api_certificate):
     api = {"binds": [{"address": "*:80"}, {"address": "*:443", "tls": True}]}
     config = render(haproxy_peers_services=services(api_certificate, **api))
-    frontend = section(config, "frontend api")
+    frontend = section(config, "frontend front-api")
     assert "http-request redirect scheme https code 301 unless { ssl_fc }" in frontend
 
 
 def test_a_header_service_sticks_on_the_header_and_holds_on_it(api_certificate):
-    backend = section(render(haproxy_peers_services=services(api_certificate)), "backend api")
+    backend = section(render(haproxy_peers_services=services(api_certificate)), "backend back-api")
     assert "stick-table type string len 40 size 1m expire 30m peers haproxy-peers" in backend
     assert "stick on req.hdr(X-Client-Id)" in backend
     assert not [line for line in backend if line.startswith("stick store-response")]
@@ -171,11 +174,12 @@ def test_a_header_service_sticks_on_the_header_and_holds_on_it(api_certificate):
         "http-request set-var(txn.haproxy_peers_hold_key) req.hdr(X-Client-Id) "
         "if haproxy_peers_young"
     ) in backend
-    assert any("lua.haproxy_peers_hold api " in line for line in backend)
+    assert any("lua.haproxy_peers_hold back-api " in line for line in backend)
 
 
 def test_a_source_service_keeps_client_addresses_and_hashes_them(api_certificate):
-    backend = section(render(haproxy_peers_services=services(api_certificate)), "backend admin-ui")
+    config = render(haproxy_peers_services=services(api_certificate))
+    backend = section(config, "backend back-admin-ui")
     assert "stick-table type ip size 10k expire 1h peers haproxy-peers" in backend
     assert "stick on src" in backend
     assert "balance hash src" in backend

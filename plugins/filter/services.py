@@ -243,8 +243,8 @@ def _service(service: dict, settings: dict, problems: list[str]) -> dict:
     if not NAME.match(name):
         problems.append(
             f"haproxy_peers_services has a service named {name!r}: give each service a "
-            "name of letters, digits, '-', '_', '.' and ':' (it names its frontend, "
-            "backend and stick table)."
+            "name of letters, digits, '-', '_', '.' and ':' (its frontend is "
+            "front-<name>, its backend and stick table back-<name>)."
         )
         name = name or "?"
     binds = [
@@ -275,8 +275,11 @@ def _service(service: dict, settings: dict, problems: list[str]) -> dict:
     limit = _rate_limit(name, service.get("rate_limit") or {}, settings["peers"], problems)
     return {
         "name": name,
-        "frontend": name,
-        "backend": name,
+        # Named as the single service's are (front-session, back-session):
+        # HAProxy 3.2 warns about a frontend and a backend of one name, and
+        # 3.3 refuses them.
+        "frontend": f"front-{name}",
+        "backend": f"back-{name}",
         "binds": binds,
         "certificate": certificate,
         "crt_file": f"{settings['cert_dir']}/{name}.pem" if https else "",
@@ -344,14 +347,14 @@ def _clashes(services: list[dict], problems: list[str]) -> None:
                 continue
             if not services[other]["legacy"] and services[other]["name"] == service["name"]:
                 problems.append(
-                    f"haproxy_peers_services names the service {proxy!r} more than once: "
-                    "give each service a name of its own (it names its frontend, backend "
-                    "and table)."
+                    f"haproxy_peers_services names the service {service['name']!r} more "
+                    "than once: give each service a name of its own (it names its frontend, "
+                    "backend and table)."
                 )
             else:
                 problems.append(
-                    f"{_label(service).capitalize()} is named {proxy!r}, like a frontend or "
-                    f"backend of {_label(services[other])}: give it a name of its own."
+                    f"{_label(service).capitalize()} would be served by a proxy named "
+                    f"{proxy!r}, as {_label(services[other])} is: give it another name."
                 )
             break
         for bind in service["binds"]:

@@ -286,7 +286,7 @@ def test_peerlab_tables_against_the_inventory_shows_identical_tables(lbs, invent
             name for name in EDGE if name != lb["name"]
         )
         assert all(r["connected"] for r in lb["peers"]["remotes"])
-        assert {t["name"] for t in lb["tables"]} == {NAMES.table, "catalog"}
+        assert {t["name"] for t in lb["tables"]} == {NAMES.table, "back-catalog"}
 
 
 def test_the_second_service_keeps_this_client_on_one_server_through_every_member(lbs):
@@ -298,7 +298,7 @@ def test_the_second_service_keeps_this_client_on_one_server_through_every_member
     assert next(iter(answers.values())).startswith("Backend "), answers
 
     def replicated() -> tuple[bool, list]:
-        tables = [show_table(lb.run, "catalog").servers() for lb in lbs]
+        tables = [show_table(lb.run, "back-catalog").servers() for lb in lbs]
         return len(tables[0]) == 1 and tables[1] == tables[0] == tables[2], tables
 
     wait_until(replicated, SETTLE_TIMEOUT_S, "the client's entry on every member")

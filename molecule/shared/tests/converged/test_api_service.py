@@ -22,7 +22,7 @@ from peerlab.sync import wait_until
 
 HTTPS_PORT, HTTP_PORT, STATS_PORT = 8443, 8081, 8404
 HEADER = "X-Client-Id"
-TABLE = "api"
+TABLE = "back-api"
 REPLICATION_TIMEOUT_S = 10.0
 SYNC_TIMEOUT_S = 60.0
 
