@@ -38,7 +38,10 @@ local function hold(txn, table_name, bound_ms)
     local deadline = started + tonumber(bound_ms)
     local outcome = "bound"
     while true do
-        if stktable:lookup(key) ~= nil then
+        -- Learnt once the entry names its server: a worker can see an entry
+        -- the peers are still writing, key first, server after.
+        local entry = stktable:lookup(key)
+        if entry ~= nil and entry.server_id ~= nil and entry.server_id ~= 0 then
             outcome = "learnt"
             break
         end
