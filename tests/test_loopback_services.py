@@ -84,9 +84,13 @@ def pair(tmp_path_factory, authority, ports) -> Iterator[tuple[list, list]]:
         yield started
 
 
+def address(lb) -> str:
+    """The member's loopback address, from its URL."""
+    return lb.url.split("//")[1].split(":")[0]
+
+
 def url(lb, ports, port: str, scheme: str = "http") -> str:
-    host = lb.url.split("//")[1].split(":")[0]
-    return f"{scheme}://{host}:{ports[port]}/"
+    return f"{scheme}://{address(lb)}:{ports[port]}/"
 
 
 def wait_for_key(lb, table: str, key: str) -> None:
@@ -137,10 +141,9 @@ def test_a_source_service_keeps_the_client_address_on_one_server_through_both_me
 def https_get(lb, port: int, ca: Path) -> str:
     """The body of GET / over HTTPS to ``lb``, the certificate verified against ``ca``
     for SERVER_NAME."""
-    address = lb.url.split("//")[1].split(":")[0]
     context = ssl.create_default_context(cafile=str(ca))
     with (
-        socket.create_connection((address, port), timeout=5) as raw,
+        socket.create_connection((address(lb), port), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=SERVER_NAME) as tls,
     ):
         tls.sendall(f"GET / HTTP/1.1\r\nHost: {SERVER_NAME}\r\nConnection: close\r\n\r\n".encode())
@@ -243,10 +246,10 @@ def test_peerlab_refuses_a_table_no_member_holds_naming_the_ones_it_holds(pair):
 def plain_get(lb, port: int, source: str, headers: dict[str, str]) -> dict[str, str]:
     """GET / over plain HTTP to ``lb`` from the local address ``source``; the answer's
     status line and headers (lower-case names)."""
-    address = lb.url.split("//")[1].split(":")[0]
+    host = address(lb)
     lines = [f"{name}: {value}" for name, value in headers.items()]
-    request = "\r\n".join(["GET / HTTP/1.1", f"Host: {address}", "Connection: close", *lines])
-    with socket.create_connection((address, port), timeout=5, source_address=(source, 0)) as raw:
+    request = "\r\n".join(["GET / HTTP/1.1", f"Host: {host}", "Connection: close", *lines])
+    with socket.create_connection((host, port), timeout=5, source_address=(source, 0)) as raw:
         raw.sendall(f"{request}\r\n\r\n".encode())
         answer = b""
         while chunk := raw.recv(4096):

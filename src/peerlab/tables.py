@@ -56,7 +56,7 @@ class Snapshot:
     tables: tuple[TableInfo, ...] = ()
 
 
-class NoSuchTable(RuntimeAPIError):
+class NoSuchTable(Exception):
     """The table asked for is not one the load balancer holds."""
 
 
@@ -76,8 +76,6 @@ def snapshot(lb: LoadBalancer, table: str | None = None) -> Snapshot:
             processes=show_proc(lb.run),
             tables=tables,
         )
-    except NoSuchTable:
-        raise
     except (RemoteCommandError, RuntimeAPIError) as error:
         return Snapshot(lb.name, error=str(error))
 
