@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peerlab.channels import control_path_fits, sharing_options, ssh_control_folder
+from peerlab.channels import control_path_fits, sharing_options, ssh_control_folder, ssh_runner
 
 
 def control_path(options: tuple[str, ...]) -> str:
@@ -63,3 +63,22 @@ def test_a_folder_too_long_for_sockets_gets_no_sharing(tmp_path):
     assert not control_path_fits(folder)
     assert sharing_options(folder) == ()
     assert not folder.exists()
+
+
+def test_ssh_gets_a_stdin_of_its_own_not_the_callers(short_tmp, monkeypatch):
+    # ssh makes its stdin non-blocking; on the caller's stdin that outlives a
+    # broken ssh and stops every later Ansible command of the caller.
+    fake_ssh = short_tmp / "ssh"
+    fake_ssh.write_text("#!/bin/sh\nreadlink /proc/self/fd/0\n")
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
+    read_end, write_end = os.pipe()
+    saved_stdin = os.dup(0)
+    os.dup2(read_end, 0)
+    try:
+        answer = ssh_runner("192.0.2.1", key=short_tmp / "key")("true")
+    finally:
+        os.dup2(saved_stdin, 0)
+        for fd in (saved_stdin, read_end, write_end):
+            os.close(fd)
+    assert answer.strip() == "/dev/null"

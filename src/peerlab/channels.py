@@ -60,8 +60,18 @@ def _run_with_deadline(
     argv: list[str], target: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     try:
+        # A stdin of its own: ssh makes its stdin non-blocking and, when its
+        # shared connection breaks, can exit without restoring it; on an
+        # inherited stdin every later Ansible command of the caller then
+        # refuses to start ("Ansible requires blocking IO").
         return subprocess.run(
-            argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, env=env, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired as error:
         raise RemoteCommandError(f"{target}: no answer within {COMMAND_TIMEOUT_S}s") from error

@@ -50,6 +50,7 @@ def read_inventory(inventory: Path) -> dict:
         )
     result = subprocess.run(
         [project_tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=INVENTORY_TIMEOUT_S,

@@ -132,6 +132,7 @@ def write_testinfra_inventory(ephemeral: Path, control_dir: Path) -> Path:
             "-m", "ansible.builtin.debug", "-a", f"msg={{{{ {{ {fields} }} }}}}",
         ],
         cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=120,
@@ -161,6 +162,7 @@ def run(argv: list[str], ephemeral: Path | None) -> subprocess.CompletedProcess:
     return subprocess.run(
         argv,
         cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=STAGE_TIMEOUT_S,

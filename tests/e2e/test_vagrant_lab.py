@@ -78,7 +78,11 @@ def make(target: str) -> float:
     """Run a make target of the project; return its wall time in seconds."""
     started = time.monotonic()
     subprocess.run(
-        ["make", "--no-print-directory", target], cwd=ROOT, check=True, timeout=MAKE_TIMEOUT_S
+        ["make", "--no-print-directory", target],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        check=True,
+        timeout=MAKE_TIMEOUT_S,
     )
     return time.monotonic() - started
 
@@ -88,6 +92,7 @@ def make_printing(target: str) -> str:
     result = subprocess.run(
         ["make", "--no-print-directory", target],
         cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -105,6 +110,7 @@ def peerlab(*argv: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [project_tool("peerlab"), *argv],
         cwd=ROOT,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=PEERLAB_TIMEOUT_S,

@@ -167,6 +167,7 @@ def ansible_playbook() -> Callable[..., subprocess.CompletedProcess]:
         path = PLAYBOOKS / playbook
         return subprocess.run(
             [project_tool("ansible-playbook"), "-i", INVENTORY, str(path), *options],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=900,
