@@ -41,11 +41,12 @@ def clear_counts(lbs) -> None:
     """No client counted on any member, so the window starts with the test's requests."""
     for lb in lbs:
         lb.run(socket_command(f"clear table {TABLE}"))
-    wait_until(
-        lambda: (not any(counts(lb) for lb in lbs), {lb.name: counts(lb) for lb in lbs}),
-        CLEAR_TIMEOUT_S,
-        "no client counted on either member",
-    )
+
+    def cleared() -> tuple[bool, dict[str, dict[str, int]]]:
+        held = {lb.name: counts(lb) for lb in lbs}
+        return not any(held.values()), held
+
+    wait_until(cleared, CLEAR_TIMEOUT_S, "no client counted on either member")
 
 
 def status(address: str, lab_ca: str) -> int:
