@@ -48,6 +48,9 @@ venv-lab: $(VENV)/.installed-lab
 # puts it on the collections path (ansible.cfg), so the lab's playbooks find
 # its plugins by their collection names as an installed collection would.
 COLLECTION_LINK := $(VENV)/collections/ansible_collections/haproxy_peers_lab/lab
+# Mitogen's strategy plugins at a path that does not name the Python
+# version, for ansible.cfg and Molecule's config.
+MITOGEN_LINK := $(VENV)/ansible_mitogen
 
 $(VENV)/.installed-lab: requirements-lab.txt pyproject.toml
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -55,6 +58,7 @@ $(VENV)/.installed-lab: requirements-lab.txt pyproject.toml
 	$(VENV)/bin/pip install -q -r requirements-lab.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
 	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	@ln -sfn "$$($(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')" $(MITOGEN_LINK)
 	@touch $@
 
 $(VENV)/.installed: requirements.txt $(VENV)/.installed-lab
