@@ -94,3 +94,20 @@ def test_a_control_folder_too_long_for_ssh_sockets_is_refused():
     long_folder = Path("/tmp") / ("x" * 60)
     with pytest.raises(ValueError, match="too long for SSH's control sockets"):
         molecule_stages.sharing_connections({}, long_folder)
+
+
+@pytest.mark.parametrize("strategy", ["mitogen_linear", "linear"])
+def test_testinfra_inventory_names_every_lab_host_under_either_strategy(
+    strategy, tmp_path, monkeypatch
+):
+    # Mitogen's strategy (ansible.cfg) reports the rendering task once per
+    # host, Ansible's once for all: the inventory must hold every host either way.
+    monkeypatch.setenv("ANSIBLE_STRATEGY", strategy)
+    path = molecule_stages.write_testinfra_inventory(tmp_path, Path("/tmp/peerlab-ssh-abcdefgh"))
+    groups = yaml.safe_load(path.read_text())["all"]["children"]
+    hosts = {group: sorted(members["hosts"]) for group, members in groups.items()}
+    assert hosts == {"web": ["web"], "loadbalancers": ["haproxy-1", "haproxy-2"]}
+    sharing = "ControlPath=/tmp/peerlab-ssh-abcdefgh/%C"
+    for group in groups.values():
+        for connection in group["hosts"].values():
+            assert sharing in connection["ansible_ssh_common_args"]

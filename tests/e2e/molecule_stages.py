@@ -102,8 +102,10 @@ def rendered_connections(ansible_json: str) -> dict[str, dict[str, str]]:
     """Host -> connection variables, from the json callback's output of a debug task
     whose message is a dictionary of them."""
     (play,) = json.loads(ansible_json)["plays"]
-    (task,) = play["tasks"]
-    return {host: outcome["msg"] for host, outcome in task["hosts"].items()}
+    # Ansible's strategy reports the task once for all hosts, Mitogen's once per host.
+    return {
+        host: outcome["msg"] for task in play["tasks"] for host, outcome in task["hosts"].items()
+    }
 
 
 def sharing_connections(connection: dict[str, str], control_dir: Path) -> dict[str, str]:
