@@ -207,6 +207,9 @@ def failures(
         "ANSIBLE_ROLES_PATH": str(ROLES),
         "ANSIBLE_FORKS": "10",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
+        # The checks as the roles' users run them: under Ansible's own strategy
+        # (here on this machine Mitogen's, the checkout's, took 23 s instead of 18).
+        "ANSIBLE_STRATEGY": "linear",
     }
     argv = [
         project_tool("ansible-playbook"),
