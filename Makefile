@@ -166,24 +166,35 @@ gates: venv $(GATES_VENV)/.installed ## The collection as built: ansible-test sa
 	pytest -p no:cacheprovider tests/gates
 
 .PHONY: test-docker
-test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2)
+test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2), two at a time
 	@images/docker/build bookworm
-	@# The next releases' images build while the first scenario runs, not
-	@# between the scenarios. A build that failed there runs again, in the
-	@# open, before its own scenario.
-	@scripts/side-by-side bookworm "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm" \
-	  images "images/docker/build trixie && images/docker/build forky || echo 'built again before their scenarios'"
-	@$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie
-	@$(MAKE) --no-print-directory molecule-docker DEBIAN=forky
+	@# Each release's scenario has machines and a network of its own: two
+	@# lanes side by side, Debian 12 then forky, and Debian 13 (most of a
+	@# scenario's time is waits, which share the cores well). The Debian 13
+	@# lane builds forky's image first; a build that failed there runs again,
+	@# in the open, before forky's scenario.
+	@scripts/side-by-side bookworm+forky "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm && \
+	    $(MAKE) --no-print-directory molecule-docker DEBIAN=forky" \
+	  trixie "{ images/docker/build forky || echo 'forky: built again before its scenario'; } && \
+	    $(MAKE) --no-print-directory molecule-docker DEBIAN=trixie"
 
 .PHONY: molecule-docker
+# A release's /24 is where molecule/docker/host_vars/<release>-web.yml puts its
+# web machine; its Molecule folder (inventory, state, the lab's PKI) is its own
+# too, so that releases' scenarios can run at once from one checkout.
+MOLECULE_NET = $(shell sed -nE 's/^private_ip: ([0-9]+[.][0-9]+[.][0-9]+)[.][0-9]+$$/\1/p' \
+  molecule/docker/host_vars/$(DEBIAN)-web.yml 2>/dev/null)
+MOLECULE_FOLDER = $(HOME)/.ansible/tmp/molecule.$(shell printf %s '$(CURDIR)' | sha1sum | cut -c1-8).docker-$(DEBIAN)
 molecule-docker: deps
+	@test -n "$(MOLECULE_NET)" || { echo "molecule-docker: no molecule/docker/host_vars/$(DEBIAN)-web.yml;" \
+	  "DEBIAN is bookworm, trixie or forky" >&2; exit 2; }
 	@images/docker/build $(DEBIAN)
 	@# The TLS stage's strangers run the machine's own HAProxy; the clients
 	@# stage drives the machine's own Chromium.
 	@scripts/install-host-packages unit browser
-	cgroups=$$(scripts/systemd-cgroups $(DEBIAN) peerlab-molecule web haproxy-1 haproxy-2) && \
-	  env LAB_DEBIAN=$(DEBIAN) $$cgroups molecule test -s docker
+	cgroups=$$(scripts/systemd-cgroups $(DEBIAN) peerlab-molecule-$(DEBIAN) web haproxy-1 haproxy-2) && \
+	  env LAB_DEBIAN=$(DEBIAN) LAB_MOLECULE_NET=$(MOLECULE_NET) MOLECULE_EPHEMERAL_DIRECTORY=$(MOLECULE_FOLDER) \
+	  $$cgroups molecule test -s docker
 
 .PHONY: test-collection
 test-collection: deps ## The built collection installed elsewhere, driving three load balancers of its own
@@ -215,7 +226,7 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 
 # Fast checks first, so a broken change fails in minutes (the first image
 # builds meanwhile). Then two sides run at once: the three docker
-# scenarios one after the other, and the labs (the collection's gates beside
+# scenarios, two at a time (test-docker), and the labs (the collection's gates beside
 # the box's build; the libvirt lab, which also runs the VM scenario's stages
 # on its VMs; then the installed collection beside the docker lab). Their
 # machines live on networks of their own; the two Vagrant labs take turns

@@ -3,10 +3,15 @@
 These checks make a mistyped path in a scenario's test sequence fail loudly.
 """
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from molecule.interpolation import Interpolator, TemplateWithDefaults
+
+from peerlab.checkout import lab_defaults
 
 ROOT = Path(__file__).parents[1]
 MOLECULE = ROOT / "molecule"
@@ -25,9 +30,14 @@ def merged(base: dict, override: dict) -> dict:
     return result
 
 
-def load(scenario: Path) -> dict:
-    base = yaml.safe_load(BASE_CONFIG.read_text())
-    return merged(base, yaml.safe_load((scenario / "molecule.yml").read_text()))
+def interpolated(path: Path, env: dict[str, str]) -> dict:
+    """``path`` as Molecule reads it: ${VAR} and ${VAR:-default} from ``env``."""
+    return yaml.safe_load(Interpolator(TemplateWithDefaults, env).interpolate(path.read_text()))
+
+
+def load(scenario: Path, env: dict[str, str] | None = None) -> dict:
+    env = env or {}
+    return merged(interpolated(BASE_CONFIG, env), interpolated(scenario / "molecule.yml", env))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
@@ -77,31 +87,88 @@ def host_vars(scenario: Path) -> dict[str, dict]:
     }
 
 
-def platforms(scenario: Path) -> dict[str, dict]:
-    return {p["name"]: p for p in load(scenario)["platforms"]}
+def platforms(scenario: Path, env: dict[str, str] | None = None) -> dict[str, dict]:
+    return {p["name"]: p for p in load(scenario, env)["platforms"]}
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
-def test_the_load_balancers_share_a_floating_address_on_the_scenarios_network(scenario):
+DOCKER = MOLECULE / "docker"
+RELEASES = ["bookworm", "trixie", "forky"]
+
+
+def molecule_net(release: str) -> str:
+    """The /24 that `make molecule-docker DEBIAN=<release>` gives the scenario."""
+    show = "show: ; @echo $(MOLECULE_NET)"
+    env = {k: v for k, v in os.environ.items() if k != "DEBIAN"}
+    result = subprocess.run(
+        ["make", "-s", "--no-print-directory", f"--eval={show}", "show", f"DEBIAN={release}"],
+        cwd=ROOT, capture_output=True, text=True, check=True, env=env, timeout=60,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def docker_env(release: str) -> dict[str, str]:
+    """What `make molecule-docker DEBIAN=<release>` sets for Molecule."""
+    return {"LAB_DEBIAN": release, "LAB_MOLECULE_NET": molecule_net(release)}
+
+
+# Each scenario as make runs it: the docker one once per release.
+RUNS = [
+    *[(DOCKER, release) for release in RELEASES],
+    *[(s, None) for s in SCENARIOS if s != DOCKER],
+]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "release"), RUNS, ids=[f"{s.name}-{r}" if r else s.name for s, r in RUNS]
+)
+def test_the_load_balancers_share_a_floating_address_on_the_scenarios_network(scenario, release):
     variables = host_vars(scenario)
-    lbs = [name for name, p in platforms(scenario).items() if "loadbalancers" in p["groups"]]
+    machines = platforms(scenario, docker_env(release) if release else None)
+    lbs = [name for name, p in machines.items() if "loadbalancers" in p["groups"]]
     assert len(lbs) == 2
     addresses = {variables[name]["keepalived_vip_address"] for name in lbs}
     assert len(addresses) == 1, f"{scenario.name}: the load balancers disagree: {addresses}"
     (address,) = addresses
     # The machines' own addresses (host_vars also holds Molecule's localhost).
-    own = {variables[name]["private_ip"] for name in platforms(scenario)}
+    own = {variables[name]["private_ip"] for name in machines}
     assert address not in own
     subnets = {ip.rsplit(".", 1)[0] for ip in own}
     assert subnets == {address.rsplit(".", 1)[0]}, f"{scenario.name}: {address} outside {subnets}"
 
 
+@pytest.mark.parametrize("release", RELEASES)
+def test_each_release_puts_its_machines_where_its_host_vars_say(release):
+    variables = host_vars(DOCKER)
+    machines = platforms(DOCKER, docker_env(release))
+    assert sorted(machines) == [f"{release}-{m}" for m in ("haproxy-1", "haproxy-2", "web")]
+    (network,) = load(DOCKER, docker_env(release))["platforms"][0]["docker_networks"]
+    assert network["name"] == f"peerlab-molecule-{release}"
+    assert network["ipam_config"] == [{"subnet": f"{molecule_net(release)}.0/24"}]
+    for name, platform in machines.items():
+        (attached,) = platform["networks"]
+        assert attached == {"name": network["name"], "ipv4_address": variables[name]["private_ip"]}
+
+
+def test_the_releases_scenarios_share_no_network_with_each_other_or_the_other_labs():
+    nets = [molecule_net(release) for release in RELEASES]
+    assert all(nets), nets
+    # The Vagrant lab, the installed collection's machines, the VM scenario.
+    taken = {"192.168.56", "192.168.58", "192.168.59"}
+    assert len(set(nets)) == len(nets), nets
+    assert not taken & set(nets), nets
+
+
+def test_the_docker_scenario_run_by_hand_is_the_default_release_as_make_runs_it():
+    release = lab_defaults()["LAB_DEBIAN"]
+    assert load(DOCKER) == load(DOCKER, {**docker_env(release), "LAB_DEBIAN": release})
+
+
 def test_only_the_docker_scenarios_load_balancers_may_change_addresses():
-    capabilities = {name: p["capabilities"] for name, p in platforms(MOLECULE / "docker").items()}
+    capabilities = {name: p["capabilities"] for name, p in platforms(DOCKER).items()}
     assert capabilities == {
-        "web": ["SYS_ADMIN"],
-        "haproxy-1": ["SYS_ADMIN", "NET_ADMIN"],
-        "haproxy-2": ["SYS_ADMIN", "NET_ADMIN"],
+        "trixie-web": ["SYS_ADMIN"],
+        "trixie-haproxy-1": ["SYS_ADMIN", "NET_ADMIN"],
+        "trixie-haproxy-2": ["SYS_ADMIN", "NET_ADMIN"],
     }
 
 
