@@ -8,16 +8,22 @@ runtime API helpers read it like a load balancer of the lab.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import signal
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 from peerlab.runtime import ADMIN_SOCKET, MASTER_SOCKET, RemoteCommandError
 from peerlab.sync import wait_until
 
 START_TIMEOUT_S = 20.0
+# The longest Unix socket path HAProxy binds: a socket address holds 107
+# bytes, and HAProxy binds "<path>.<pid>.tmp" first ("too long (max 97)").
+SOCKET_PATH_MAX = 97
 
 
 def free_ports(count: int) -> list[int]:
@@ -41,7 +47,7 @@ class LocalHAProxy:
     def __init__(self, folder: Path, name: str, config: str) -> None:
         self.name = name
         self.admin = admin_socket(folder, name)
-        self.master = folder / f"{name}-master.sock"
+        self.master = socket_path(folder, name, "master")
         self.config = folder / f"{name}.cfg"
         self.config.write_text(config)
         self.process = subprocess.Popen(
@@ -83,8 +89,34 @@ class LocalHAProxy:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+        # HAProxy leaves its Unix sockets behind; their folder goes with the
+        # last process that used it.
+        for path in (self.admin, self.master):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.admin.parent.rmdir()
 
 
 def admin_socket(folder: Path, name: str) -> Path:
     """Where ``LocalHAProxy(folder, name, ...)`` expects its runtime API socket."""
-    return folder / f"{name}-admin.sock"
+    return socket_path(folder, name, "admin")
+
+
+def socket_path(folder: Path, name: str, kind: str) -> Path:
+    """Socket ``kind`` of the process ``name`` run from ``folder``.
+
+    Not in ``folder`` itself, whose path may be too long for a socket
+    (pytest's temporary folders, named after the test, with a lab machine's
+    name after them): in a short folder of its own under the system's
+    temporary folder, the same for the same ``folder``.
+    """
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    sockets = Path(tempfile.gettempdir()) / f"peerlab-{digest}"
+    path = sockets / f"{name}-{kind}.sock"
+    if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+        raise ValueError(
+            f"{path}: {len(os.fsencode(path))} bytes, longer than the {SOCKET_PATH_MAX} "
+            f"HAProxy can bind a Unix socket at; give the process a shorter name than {name!r}"
+        )
+    sockets.mkdir(mode=0o700, exist_ok=True)
+    return path
