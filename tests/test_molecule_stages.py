@@ -1,6 +1,7 @@
 """The Molecule stages the libvirt lab's end-to-end test runs on its own bring-up."""
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -111,3 +112,15 @@ def test_testinfra_inventory_names_every_lab_host_under_either_strategy(
     for group in groups.values():
         for connection in group["hosts"].values():
             assert sharing in connection["ansible_ssh_common_args"]
+
+
+def test_a_failed_playbooks_message_names_an_unreachable_host_however_long_the_run():
+    unreachable = (
+        "fatal: [haproxy-1]: UNREACHABLE! => changed=false\n"
+        "  msg: 'Connection timed out during banner exchange'"
+    )
+    output = "\n".join([unreachable, *["ok: [haproxy-2]"] * 5000])
+    run = subprocess.CompletedProcess(args=[], returncode=4, stdout=output, stderr="")
+    message = molecule_stages.playbook_failure(run)
+    assert message.startswith(unreachable)
+    assert len(message) < 6000

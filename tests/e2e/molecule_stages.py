@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -179,6 +180,23 @@ def run_playbook(
     """ansible-playbook ``playbook`` against the lab's inventory."""
     argv = [project_tool("ansible-playbook"), "-i", str(INVENTORY), str(playbook), *options]
     return run(argv, ephemeral)
+
+
+# The lines of an Ansible run that name what failed: a failed task, a host
+# that could not be reached (with the connection's own words), Ansible's
+# own error.
+FAILURE_LINE = re.compile(r"^(fatal|failed): \[|UNREACHABLE!|^ERROR!")
+
+
+def playbook_failure(result: subprocess.CompletedProcess, tail: int = 3000) -> str:
+    """What a failed ansible-playbook run printed, for an assertion's message: every line
+    that names a failure with the three after it (the result's message, in the yaml
+    format), wherever it is in a long run's output, then the end of it."""
+    lines = result.stdout.splitlines()
+    named = [
+        "\n".join(lines[i : i + 4]) for i, line in enumerate(lines) if FAILURE_LINE.search(line)
+    ]
+    return "\n".join([*named, "...", result.stdout[-tail:], result.stderr[-2000:]])
 
 
 def left_out(tests: Path) -> list[Path]:

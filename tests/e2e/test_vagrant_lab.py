@@ -35,6 +35,7 @@ import yaml
 from molecule_stages import (
     STAGES,
     changed_hosts,
+    playbook_failure,
     run_playbook,
     run_tests,
     write_testinfra_inventory,
@@ -457,7 +458,7 @@ on_vms = pytest.mark.skipif(
 def test_site_yml_again_changes_nothing(first_demo):
     # Molecule's idempotence step, on the lab `make lab` provisioned.
     result = run_playbook(ROOT / "playbooks" / "site.yml", "-e", "site_load_balancers_at_once=100%")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, playbook_failure(result)
     changed = changed_hosts(result.stdout, LAB_MACHINES)
     assert changed == {}, f"site.yml changed something on a second run: {changed}"
 
@@ -478,7 +479,7 @@ def ephemeral(tmp_path_factory) -> Iterator[Path]:
 def test_molecule_stage_passes_on_the_lab(first_demo, stage, ephemeral):
     if stage.side_effect is not None:
         result = run_playbook(stage.side_effect, ephemeral=ephemeral)
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert result.returncode == 0, playbook_failure(result)
     result = run_tests(stage.tests, ephemeral)
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
