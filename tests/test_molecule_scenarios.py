@@ -3,12 +3,12 @@
 These checks make a mistyped path in a scenario's test sequence fail loudly.
 """
 
-import os
-import subprocess
+import functools
 from pathlib import Path
 
 import pytest
 import yaml
+from makefile_values import makefile_values
 from molecule.interpolation import Interpolator, TemplateWithDefaults
 
 from peerlab.checkout import lab_defaults
@@ -95,15 +95,11 @@ DOCKER = MOLECULE / "docker"
 RELEASES = ["bookworm", "trixie", "forky"]
 
 
+@functools.cache
 def molecule_net(release: str) -> str:
     """The /24 that `make molecule-docker DEBIAN=<release>` gives the scenario."""
-    show = "show: ; @echo $(MOLECULE_NET)"
-    env = {k: v for k, v in os.environ.items() if k != "DEBIAN"}
-    result = subprocess.run(
-        ["make", "-s", "--no-print-directory", f"--eval={show}", "show", f"DEBIAN={release}"],
-        cwd=ROOT, capture_output=True, text=True, check=True, env=env, timeout=60,
-    )  # fmt: skip
-    return result.stdout.strip()
+    (net,) = makefile_values(["MOLECULE_NET"], DEBIAN=release)
+    return net
 
 
 def docker_env(release: str) -> dict[str, str]:
