@@ -226,12 +226,12 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 
 # Fast checks first, so a broken change fails in minutes (the first image
 # builds meanwhile). Then two sides run at once: the three docker
-# scenarios, two at a time (test-docker), and the labs (the collection's
-# gates beside the box's build; the installed collection beside the docker
-# lab; last the libvirt lab, which also runs the VM scenario's stages on its
-# VMs). Their machines live on networks of their own; the two Vagrant labs
-# take turns (LAB_LOCK). Every Debian package either side needs is
-# installed before, so no two package installs run at once.
+# scenarios, two at a time (test-docker), and the labs (the collection's gates beside
+# the box's build; the libvirt lab, which also runs the VM scenario's stages
+# on its VMs; then the installed collection beside the docker lab). Their
+# machines live on networks of their own; the two Vagrant labs take turns
+# (LAB_LOCK). Every Debian package either side
+# needs is installed before, so no two package installs run at once.
 .PHONY: test
 test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
 	@scripts/install-host-packages docker vm unit browser
@@ -245,14 +245,12 @@ test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside t
 
 .PHONY: test-labs
 # The collection's gates (CPU: pylint, ansible-doc) beside the box's build
-# (network and disk: debootstrap). The installed collection's containers and
-# the docker lab share no address, port or name: they run side by side. The
-# libvirt lab comes last: its emulated VMs take a core for their whole life,
-# and by then test-docker runs one scenario, not two (two beside the VMs
-# made every stage on both sides up to half as long again).
-test-labs: ## The labs' half of make test: the gates beside the box, the collection beside the docker lab, then the libvirt lab
+# (network and disk: debootstrap), before the libvirt lab, which then finds
+# its box built. The installed collection's containers and the docker lab
+# share no address, port or name: after the libvirt lab, they run side by side.
+test-labs: ## The labs' half of make test: the gates beside the box, the libvirt lab, then the collection beside the docker lab
 	@scripts/side-by-side gates "$(MAKE) --no-print-directory gates" \
 	  box "$(MAKE) --no-print-directory box"
+	@$(MAKE) --no-print-directory test-lab-libvirt
 	@scripts/side-by-side collection "$(MAKE) --no-print-directory test-collection" \
 	  docker-lab "$(MAKE) --no-print-directory test-lab"
-	@$(MAKE) --no-print-directory test-lab-libvirt
