@@ -3,7 +3,8 @@
 - partition: every packet between two load balancers dropped, in the
   ``DOCKER-USER`` chain of the machine running the docker lab (Docker sends
   traffic between containers of one network through it); the backends stay
-  reachable. Healed by removing the rules, which carry a comment of their own.
+  reachable. Healed by removing the rules, whose comment names the pair (another
+  lab's partition on the same machine is left alone).
 - kill: ``kill -9`` of HAProxy's master or worker; systemd starts it again.
 - backend down: one port of the Apache backends stops listening; put back after.
 - reload storm: reloads of one member in a row, each waited for.
@@ -49,38 +50,54 @@ def _iptables(*args: str) -> str:
     return result.stdout
 
 
-def partition_rules() -> list[str]:
-    """The partition rules in place now, as ``iptables -S`` prints them."""
-    return [line for line in _iptables("-S", FIREWALL_CHAIN).splitlines() if PARTITION_MARK in line]
+def pair_mark(first: str, second: str) -> str:
+    """The comment on the rules of one pair's partition: the same whichever comes first."""
+    return f"{PARTITION_MARK} {' '.join(sorted((first, second)))}"
 
 
-def heal() -> int:
-    """Remove every partition rule (also ones a killed run left); return how many."""
-    rules = partition_rules()
+def partition_rules(pair: tuple[str, str] | None = None, chain: str = FIREWALL_CHAIN) -> list[str]:
+    """The partition rules in place now, as ``iptables -S`` prints them: every
+    one, or only those between the two addresses of ``pair``."""
+    rules = []
+    for line in _iptables("-S", chain).splitlines():
+        fields = shlex.split(line)
+        comment = fields[fields.index("--comment") + 1] if "--comment" in fields else ""
+        # A bare mark: a rule of an earlier release, which named no pair.
+        ours = comment == PARTITION_MARK or comment.startswith(f"{PARTITION_MARK} ")
+        if ours and (pair is None or comment == pair_mark(*pair)):
+            rules.append(line)
+    return rules
+
+
+def heal(pair: tuple[str, str] | None = None, chain: str = FIREWALL_CHAIN) -> int:
+    """Remove the partition rules between the addresses of ``pair``, or every one
+    (also ones a killed run left); return how many. Another lab's partition on
+    the same machine (make test runs two docker scenarios at once) keeps its own."""
+    rules = partition_rules(pair, chain)
     for rule in rules:
         _iptables("-D", *shlex.split(rule)[1:])
     return len(rules)
 
 
 @contextmanager
-def partition(first: str, second: str) -> Iterator[None]:
+def partition(first: str, second: str, chain: str = FIREWALL_CHAIN) -> Iterator[None]:
     """Drop every packet between addresses ``first`` and ``second`` while inside."""
     try:
-        _iptables("-S", FIREWALL_CHAIN)
+        _iptables("-S", chain)
     except FaultError as error:
         raise FaultError(
-            f"no {FIREWALL_CHAIN} chain here ({error}): a partition needs the docker lab, "
+            f"no {chain} chain here ({error}): a partition needs the docker lab, "
             "run on the machine that runs its containers, as root"
         ) from error
     try:
         for source, destination in ((first, second), (second, first)):
             _iptables(
-                "-I", FIREWALL_CHAIN, "-s", source, "-d", destination,
-                "-m", "comment", "--comment", PARTITION_MARK, "-j", "DROP",
+                "-I", chain, "-s", source, "-d", destination,
+                "-m", "comment", "--comment", pair_mark(first, second), "-j", "DROP",
             )  # fmt: skip
         yield
     finally:
-        heal()
+        heal((first, second), chain)
 
 
 def kill_haproxy(lb: LoadBalancer, process: str) -> int:
