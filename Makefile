@@ -166,17 +166,18 @@ gates: venv $(GATES_VENV)/.installed ## The collection as built: ansible-test sa
 	pytest -p no:cacheprovider tests/gates
 
 .PHONY: test-docker
-test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2), two at a time
+test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2): Debian 12, then 13 beside forky
 	@images/docker/build bookworm
-	@# Each release's scenario has machines and a network of its own: two
-	@# lanes side by side, Debian 12 then forky, and Debian 13 (most of a
-	@# scenario's time is waits, which share the cores well). The Debian 13
-	@# lane builds forky's image first; a build that failed there runs again,
-	@# in the open, before forky's scenario.
-	@scripts/side-by-side bookworm+forky "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm && \
-	    $(MAKE) --no-print-directory molecule-docker DEBIAN=forky" \
-	  trixie "{ images/docker/build forky || echo 'forky: built again before its scenario'; } && \
-	    $(MAKE) --no-print-directory molecule-docker DEBIAN=trixie"
+	@# Each release's scenario has machines and a network of its own. Debian
+	@# 12's runs alone, while the labs' side runs the libvirt lab, whose
+	@# emulated VMs take a core for their whole life (the next images build
+	@# meanwhile); then Debian 13 and forky side by side, when the labs' side
+	@# runs no VM. A failed build runs again, in the open, before its scenario.
+	@scripts/side-by-side bookworm "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm" \
+	  images "{ images/docker/build trixie && images/docker/build forky; } || \
+	    echo 'images: built again before their scenarios'"
+	@scripts/side-by-side trixie "$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie" \
+	  forky "$(MAKE) --no-print-directory molecule-docker DEBIAN=forky"
 
 .PHONY: molecule-docker
 # A release's /24 is where molecule/docker/host_vars/<release>-web.yml puts its
@@ -225,32 +226,31 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 	@$(MAKE) --no-print-directory test-lab PROVIDER=libvirt
 
 # Fast checks first, so a broken change fails in minutes (the first image
-# builds meanwhile). Then two sides run at once: the three docker
-# scenarios, two at a time (test-docker), and the labs (the collection's gates beside
-# the box's build; the libvirt lab, which also runs the VM scenario's stages
-# on its VMs; then the installed collection beside the docker lab). Their
-# machines live on networks of their own; the two Vagrant labs take turns
-# (LAB_LOCK). Every Debian package either side
+# and the box build meanwhile). Then two sides run at once, in two phases
+# that keep the emulated VMs (a core for their whole life) beside one docker
+# scenario, not two: the libvirt lab (which also runs the VM scenario's
+# stages on its VMs) beside the Debian 12 scenario; then the collection's
+# gates, the installed collection and the docker lab beside the Debian 13
+# and forky scenarios. Their machines live on networks of their own; the
+# two Vagrant labs take turns (LAB_LOCK). Every Debian package either side
 # needs is installed before, so no two package installs run at once.
 .PHONY: test
 test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside the labs
 	@scripts/install-host-packages docker vm unit browser
-	@# The first image builds beside the fast checks (set-up only: no stage
-	@# runs on it before lint and the unit tests have passed); the box, which
-	@# takes longer, at the start of the labs' side.
+	@# The first image and the box build beside the fast checks (set-up
+	@# only: no stage runs on them before lint and the unit tests have passed).
 	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit" \
-	  image "images/docker/build bookworm"
+	  images "images/docker/build bookworm && $(MAKE) --no-print-directory box"
 	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
 	  labs "$(MAKE) --no-print-directory test-labs"
 
 .PHONY: test-labs
-# The collection's gates (CPU: pylint, ansible-doc) beside the box's build
-# (network and disk: debootstrap), before the libvirt lab, which then finds
-# its box built. The installed collection's containers and the docker lab
-# share no address, port or name: after the libvirt lab, they run side by side.
-test-labs: ## The labs' half of make test: the gates beside the box, the libvirt lab, then the collection beside the docker lab
-	@scripts/side-by-side gates "$(MAKE) --no-print-directory gates" \
-	  box "$(MAKE) --no-print-directory box"
+# The libvirt lab first, beside test-docker's first scenario (its box built
+# beside make test's checks, or here). Then the collection's gates (CPU:
+# pylint, ansible-doc) beside the installed collection and the docker lab,
+# whose containers share no address, port or name.
+test-labs: ## The labs' half of make test: the libvirt lab, then the gates beside the collection and the docker lab
 	@$(MAKE) --no-print-directory test-lab-libvirt
-	@scripts/side-by-side collection "$(MAKE) --no-print-directory test-collection" \
-	  docker-lab "$(MAKE) --no-print-directory test-lab"
+	@scripts/side-by-side gates "$(MAKE) --no-print-directory gates" \
+	  labs "scripts/side-by-side collection '$(MAKE) --no-print-directory test-collection' \
+	    docker-lab '$(MAKE) --no-print-directory test-lab'"
