@@ -7,7 +7,6 @@ load balancers: leaving one partition must not heal the other's.
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -22,10 +21,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="iptables needs root")
 @pytest.fixture
 def chain():
     name = f"PEERLAB-TEST-{os.getpid()}"
-    subprocess.run(["iptables", "-w", "10", "-N", name], check=True)
+    faults._iptables("-N", name)
     yield name
-    subprocess.run(["iptables", "-w", "10", "-F", name], check=True)
-    subprocess.run(["iptables", "-w", "10", "-X", name], check=True)
+    faults._iptables("-F", name)
+    faults._iptables("-X", name)
 
 
 def test_leaving_a_partition_heals_its_own_pair_only(chain):
@@ -43,18 +42,15 @@ def test_leaving_a_partition_heals_its_own_pair_only(chain):
 
 def test_heal_without_a_pair_removes_every_partition_rule_and_nothing_else(chain):
     def rule(comment: str) -> None:
-        subprocess.run(
-            ["iptables", "-w", "10", "-A", chain, "-s", PAIR[0], "-d", PAIR[1],
-             "-m", "comment", "--comment", comment, "-j", "DROP"],
-            check=True,
+        faults._iptables(
+            "-A", chain, "-s", PAIR[0], "-d", PAIR[1],
+            "-m", "comment", "--comment", comment, "-j", "DROP",
         )  # fmt: skip
 
     rule(faults.PARTITION_MARK)  # as an earlier release wrote it
     rule(faults.pair_mark(*OTHER_PAIR))
     rule("an operator rule")
     assert faults.heal(chain=chain) == 2
-    left = subprocess.run(
-        ["iptables", "-w", "10", "-S", chain], capture_output=True, text=True, check=True
-    ).stdout
+    left = faults._iptables("-S", chain)
     assert "an operator rule" in left
     assert faults.PARTITION_MARK not in left
