@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import testinfra
+from testinfra.backend.docker import DockerBackend
+from testinfra.backend.ssh import SshBackend
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 from peerlab.channels import project_tool, within
@@ -24,6 +27,7 @@ from peerlab.lab import LoadBalancer, Names, wait_all_synced, wait_reloaded, wai
 from peerlab.narrative import SETTLE_TIMEOUT_S
 from peerlab.runtime import RemoteCommandError, Runner, show_proc
 from peerlab.sessions import session_id
+from peerlab.shell import ShellSession, session_runner
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 # Where testinfra finds how to connect to each host: the scenario's inventory,
@@ -83,13 +87,24 @@ SSH_FAILED = 255
 
 def root_runner(name: str) -> Runner:
     """Runs shell commands as root on host ``name``; RemoteCommandError when one fails,
-    as peerlab's own channels raise (the waits wait out that error, and only it)."""
+    as peerlab's own channels raise (the waits wait out that error, and only it).
+
+    Through one long-lived root shell per machine where its connection is a
+    container's or SSH (peerlab.shell: the waits' runtime API reads cost a
+    ``docker exec`` or an SSH login and ``sudo`` each otherwise); through
+    testinfra's own run for any other connection."""
+    argv = root_shell_argv(name)
+    if argv is not None:
+        session = ShellSession(argv, name)
+        SESSIONS.append(session)
+        runner = session_runner(session)
+        # Bounded on the machine: a hung runtime API fails the test, not the run.
+        return lambda command: runner(within(command))
     target = host(name)
 
     def run(command: str) -> str:
         with target.sudo():
             try:
-                # Bounded on the machine: a hung runtime API fails the test, not the run.
                 result = target.run(within(command))
             except RuntimeError as error:
                 # testinfra's SSH backend raises when ssh itself failed (exit
@@ -103,6 +118,31 @@ def root_runner(name: str) -> Runner:
         return result.stdout
 
     return run
+
+
+# Every long-lived shell the tests started, ended with the test run.
+SESSIONS: list[ShellSession] = []
+
+
+def pytest_unconfigure(config):
+    for session in SESSIONS:
+        session.close()
+
+
+def root_shell_argv(name: str) -> list[str] | None:
+    """The command that opens a root shell on host ``name``, reading commands from
+    its input, as testinfra connects to it (the scenario's inventory); None for
+    a connection other than a container's or SSH."""
+    found = AnsibleRunner.get_runner(CONNECT_INVENTORY).get_host(name)
+    backend = found.backend if found is not None else None
+    if isinstance(backend, DockerBackend):
+        return ["docker", "exec", "-i", "-u", "root", backend.name, "sh"]
+    if isinstance(backend, SshBackend):
+        # The same ssh command line testinfra runs, with its options (key,
+        # port, user, shared connection) from the inventory.
+        words, values = backend._build_ssh_command("sudo -n sh")
+        return ["sh", "-c", " ".join(words) % tuple(shlex.quote(v) for v in values)]
+    return None
 
 
 def load_balancer(name: str) -> LoadBalancer:
