@@ -35,13 +35,22 @@ LOAD_SESSIONS = 200
 
 class StickyLoad:
     """``LOAD_SESSIONS`` sessions at ``LOAD_RATE`` requests/s, shared out over ``lbs``,
-    each session's server learnt before the load; moves are counted against it."""
+    each session's server learnt before the load; moves are counted against it.
 
-    def __init__(self, lbs: Sequence[LoadBalancer], tag: str, rate: float = LOAD_RATE) -> None:
+    The sessions are made through the first of ``lbs``; every other one, and
+    every member of ``replicas``, holds all of them before the load starts."""
+
+    def __init__(
+        self,
+        lbs: Sequence[LoadBalancer],
+        tag: str,
+        rate: float = LOAD_RATE,
+        replicas: Sequence[LoadBalancer] = (),
+    ) -> None:
         self.lbs = list(lbs)
         self.keys = [bench_key(tag, number) for number in range(LOAD_SESSIONS)]
         self.known = first_answers(self.lbs[0], self.keys)
-        for lb in self.lbs[1:]:
+        for lb in [*self.lbs[1:], *replicas]:
             wait_until(
                 lambda lb=lb: (entries_of(lb, self.keys) == len(self.keys), "not yet"),
                 REPLICATION_TIMEOUT_S,

@@ -25,7 +25,11 @@ def test_a_killed_member_comes_back_with_the_whole_table_and_moves_no_session(
     lb, other = lbs[victim], lbs[1 - victim]
     table = other.table_servers()
     master = show_proc(lb.run).master_pid
-    with sticky_load([lb], f"kill-{process}") as load:
+    # The load's sessions are made through the victim just before the kill: the
+    # other member holds every one of them first (what a member has not yet
+    # sent to its peers, kill -9 loses; what this test is about is relearning
+    # the table the other member holds).
+    with sticky_load([lb], f"kill-{process}", replicas=[other]) as load:
         killed_at = load.now()
         killed = faults.kill_haproxy(lb, process)
         took = faults.wait_restarted(lb, master, [other.name], RESTART_TIMEOUT_S)
