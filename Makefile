@@ -248,7 +248,7 @@ test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside t
 
 .PHONY: test-labs
 # The libvirt lab first, beside test-docker's first scenario (its box built
-# beside make test's checks, or here). Then the collection's gates (CPU:
+# just before by make test, or here by make lab). Then the collection's gates (CPU:
 # pylint, ansible-doc) beside the installed collection and the docker lab,
 # whose containers share no address, port or name.
 test-labs: ## The labs' half of make test: the libvirt lab, then the gates beside the collection and the docker lab

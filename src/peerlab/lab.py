@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from peerlab.access import backend_for, backends_for
 from peerlab.checkout import role_defaults
-from peerlab.runtime import TRANSIENT_ERRORS, Runner, show_proc, show_table
+from peerlab.runtime import TRANSIENT_ERRORS, PeersSection, Runner, show_proc, show_table
 from peerlab.sessions import session_id
 from peerlab.sync import sync_state, wait_synced, wait_until
 
@@ -85,9 +85,10 @@ class LoadBalancer:
         return show_table(self.run, self.names.table).servers()
 
 
-def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
+def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> dict[str, PeersSection]:
     """Wait until every load balancer has settled with every other one connected,
-    all seen in the same round.
+    all seen in the same round; return each one's peers section as that round
+    read it.
 
     Waiting for each in turn is not enough: a member found connected first
     can lose its link while the next one is checked (seen once, right after
@@ -96,17 +97,18 @@ def wait_all_synced(lbs: Sequence[LoadBalancer], timeout: float = 60.0) -> None:
     """
     names = [lb.name for lb in lbs]
 
-    def probe() -> tuple[bool, dict[str, str] | str]:
-        unsettled = {}
+    def probe() -> tuple[bool, dict[str, str] | dict[str, PeersSection]]:
+        unsettled, sections = {}, {}
         for lb in lbs:
             others = [name for name in names if name != lb.name]
             state = sync_state(lb.run, lb.names.section, others)
             if not state.settled:
                 unsettled[lb.name] = state.reason
-        return not unsettled, unsettled or "settled"
+            sections[lb.name] = state.peers
+        return not unsettled, unsettled or sections
 
     # A failing read (a socket gone while HAProxy starts) is a state to wait out.
-    wait_until(
+    return wait_until(
         probe, timeout, "every load balancer settled and connected", tolerate=TRANSIENT_ERRORS
     )
 

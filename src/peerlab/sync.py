@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from peerlab.runtime import TRANSIENT_ERRORS, Runner, show_peers, show_proc
+from peerlab.runtime import TRANSIENT_ERRORS, PeersSection, Runner, show_peers, show_proc
 
 T = TypeVar("T")
 
@@ -58,6 +58,8 @@ class SyncState:
 
     settled: bool
     reason: str
+    # The peers section as read when settled: what the check found up.
+    peers: PeersSection | None = None
 
     def __str__(self) -> str:
         return self.reason
@@ -86,7 +88,7 @@ def sync_state(run: Runner, section: str, connected_remotes: Iterable[str] = ())
             return SyncState(False, f"{name!r} is not a remote peer of {section!r}")
         if not peer.connected:
             return SyncState(False, f"remote peer {name!r} not connected ({peer.last_status})")
-    return SyncState(True, "settled")
+    return SyncState(True, "settled", peers)
 
 
 def wait_synced(

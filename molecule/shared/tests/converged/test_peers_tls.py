@@ -6,9 +6,7 @@ import ssl
 
 from cryptography import x509
 
-from peerlab.lab import PEERS_PORT, PEERS_SECTION, wait_all_synced
-from peerlab.runtime import TRANSIENT_ERRORS, show_peers
-from peerlab.sync import wait_until
+from peerlab.lab import PEERS_PORT, wait_all_synced
 
 # A link may be between two sessions when the test looks (the narrative's
 # reset just started both members, and two members that connect to each
@@ -17,32 +15,19 @@ from peerlab.sync import wait_until
 LINK_TIMEOUT_S = 30.0
 
 
-def every_link(lbs) -> tuple[bool, object]:
-    """(every member has remote peers and every link is up, in one reading of
-    both members' ``show peers``; those readings, or what was missing)."""
-    seen = {lb.name: show_peers(lb.run)[PEERS_SECTION].remotes for lb in lbs}
-    missing = [f"{name} has no remote peer" for name, remotes in seen.items() if not remotes]
-    missing += [
-        f"{name} -> {peer.name}: {peer.last_status} (active={peer.active})"
-        for name, remotes in seen.items()
-        for peer in remotes
-        if not peer.connected
-    ]
-    return not missing, (seen if not missing else "; ".join(missing))
-
-
 def test_every_peer_link_is_established_over_tls(lbs):
-    wait_all_synced(lbs, LINK_TIMEOUT_S)
-    # The links are read in the same wait that finds them up: a session
-    # dropped between two readings (two members that connected to each other
-    # at once keep one) would otherwise fail a lab whose links are fine.
-    seen = wait_until(
-        lambda: every_link(lbs),
-        LINK_TIMEOUT_S,
-        "every peer link established",
-        tolerate=TRANSIENT_ERRORS,
-    )
-    transports = [peer.transport for remotes in seen.values() for peer in remotes]
+    # The links as the wait read them, in the round that found every member
+    # settled and connected: a session dropped between two readings (two
+    # members that connected to each other at once keep one) would otherwise
+    # fail a lab whose links are fine.
+    sections = wait_all_synced(lbs, LINK_TIMEOUT_S)
+    transports = []
+    for lb in lbs:
+        remotes = sections[lb.name].remotes
+        assert remotes, f"{lb.name} has no remote peer"
+        for peer in remotes:
+            assert peer.connected, f"{lb.name} -> {peer.name}: {peer.last_status}"
+            transports.append(peer.transport)
     # HAProxy names the transport on the side that accepted the session: each
     # link shows it on one of its two ends.
     shown = [t for t in transports if t]
