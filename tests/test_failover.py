@@ -11,6 +11,7 @@ from peerlab.failover import (
     error_windows,
     holders,
     parse_ip_addr,
+    send_window,
     split_failures,
 )
 from peerlab.inventory import InventoryError, floating_address, read_inventory
@@ -62,6 +63,13 @@ def test_the_error_window_runs_from_the_first_failed_request_sent_to_the_last_fa
     assert error_window([(10.0, 10.5)]) == pytest.approx(0.5)
     # Out of order, overlapping: a request that timed out counts for its whole timeout.
     assert error_window([(11.0, 11.1), (10.2, 11.2), (10.0, 10.1)]) == pytest.approx(1.2)
+
+
+def test_the_send_window_runs_from_the_first_failed_request_sent_to_the_last_one_sent():
+    assert send_window([]) == 0.0
+    # One request that timed out: no time between sends, whatever its timeout.
+    assert send_window([(10.0, 11.0)]) == 0.0
+    assert send_window([(11.0, 11.1), (10.2, 11.2), (10.0, 10.1)]) == pytest.approx(1.0)
 
 
 def test_bursts_of_failures_apart_by_more_than_the_gap_are_windows_of_their_own():

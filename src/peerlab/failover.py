@@ -66,6 +66,17 @@ def error_window(failures: Iterable[tuple[float, float]]) -> float:
     return max(failed for _, failed in failures) - min(sent for sent, _ in failures)
 
 
+def send_window(failures: Iterable[tuple[float, float]]) -> float:
+    """Seconds from the first to the last failed request's start; 0 if none.
+
+    How long requests that were sent went on failing, without the last one's
+    own wait: one request that timed out has a send window of 0 and an error
+    window of its timeout.
+    """
+    sent = [start for start, _ in failures]
+    return max(sent) - min(sent) if sent else 0.0
+
+
 def error_windows(failures: Iterable[tuple[float, float]], gap: float) -> list[float]:
     """The error window of each burst of failures, in time order: a burst ends
     where no request failed for more than ``gap`` seconds."""
@@ -104,6 +115,8 @@ class FailoverReport:
     # First to last failed request around the move, and around the way back.
     error_window_s: float
     back_error_window_s: float
+    # First to last failed request's start on the way back.
+    back_send_window_s: float
     failed: int
     back_failed: int
     requests: int
@@ -220,6 +233,7 @@ def failover(
         back_after_s=back_after,
         error_window_s=error_window(around_move),
         back_error_window_s=error_window(around_back),
+        back_send_window_s=send_window(around_back),
         failed=len(around_move),
         back_failed=len(around_back),
         requests=report.requests,

@@ -24,8 +24,9 @@ RELOADS = 5
 # How long the address may take to move when its holder's HAProxy stops, and
 # clients see errors meanwhile (seconds; measured 1.9 to 2.5).
 MOVE_BOUND_S = 5.0
-# What the way back may cost the clients (seconds of errors, failed requests).
-BACK_ERRORS_BOUND_S = 1.0
+# What the way back may cost the clients: failed requests, all sent within
+# this many seconds (each may then wait its own request timeout, 1 s).
+BACK_SEND_BOUND_S = 1.0
 BACK_FAILED_BOUND = 3
 RELOAD_TIMEOUT_S = 60.0
 FAILOVER_TIMEOUT_S = 120.0
@@ -121,8 +122,10 @@ def test_a_failover_under_sticky_load_moves_no_session(settled, lbs, floating, f
         assert holder(lbs, floating.address) is lbs[0], "the address came back"
         # The way back costs clients next to nothing: the holder answers
         # before it takes the address; a request sent as the address moves
-        # can fail (one in a run on Debian 13), a gap of a second cannot.
-        assert report.back_error_window_s < BACK_ERRORS_BOUND_S, report
+        # can fail (one in a run on Debian 13), a second of failing sends cannot.
+        # The bound is on when the failed requests were sent: one request that
+        # times out fails for its whole timeout however short the gap was.
+        assert report.back_send_window_s < BACK_SEND_BOUND_S, report
         assert report.back_failed <= BACK_FAILED_BOUND, report
     back = (
         f"back on {report.holder} {report.back_after_s:.1f} s after its HAProxy started "
