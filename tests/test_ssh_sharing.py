@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from peerlab.channels import control_path_fits, sharing_options, ssh_control_folder, ssh_runner
+from peerlab.runtime import RemoteCommandError
 
 
 def control_path(options: tuple[str, ...]) -> str:
@@ -67,18 +68,47 @@ def test_a_folder_too_long_for_sockets_gets_no_sharing(tmp_path):
 
 def test_ssh_gets_a_stdin_of_its_own_not_the_callers(short_tmp, monkeypatch):
     # ssh makes its stdin non-blocking; on the caller's stdin that outlives a
-    # broken ssh and stops every later Ansible command of the caller.
+    # broken ssh and stops every later Ansible command of the caller. This
+    # stand-in for ssh notes what its stdin is, then serves as the machine's
+    # root shell (its last argument is the command ssh would run there).
+    seen = short_tmp / "stdin"
     fake_ssh = short_tmp / "ssh"
-    fake_ssh.write_text("#!/bin/sh\nreadlink /proc/self/fd/0\n")
+    fake_ssh.write_text(f"#!/bin/sh\nreadlink /proc/self/fd/0 >{seen}\nexec sh\n")
     fake_ssh.chmod(0o755)
     monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
     read_end, write_end = os.pipe()
     saved_stdin = os.dup(0)
     os.dup2(read_end, 0)
     try:
-        answer = ssh_runner("192.0.2.1", key=short_tmp / "key")("true")
+        callers = os.readlink("/proc/self/fd/0")
+        run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+        answers = [run("echo one"), run("echo two")]
     finally:
         os.dup2(saved_stdin, 0)
         for fd in (saved_stdin, read_end, write_end):
             os.close(fd)
-    assert answer.strip() == "/dev/null"
+    assert answers == ["one\n", "two\n"]
+    stdin = seen.read_text().strip()
+    assert stdin.startswith("pipe:"), stdin
+    assert stdin != callers
+
+
+def test_a_failed_command_names_the_machine_the_command_and_its_errors(short_tmp, monkeypatch):
+    fake_ssh = short_tmp / "ssh"
+    fake_ssh.write_text("#!/bin/sh\nexec sh\n")
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
+    run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+    with pytest.raises(RemoteCommandError, match=r"192\.0\.2\.1: `ls /none` exited 2: ls: "):
+        run("ls /none")
+
+
+def test_a_machine_ssh_cannot_reach_is_named_with_sshs_reason(short_tmp, monkeypatch):
+    fake_ssh = short_tmp / "ssh"
+    fake_ssh.write_text("#!/bin/sh\necho 'ssh: connect to host 192.0.2.1: refused' >&2\nexit 255\n")
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
+    run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+    ended = r"192\.0\.2\.1: the shell ended \(exit 255\): ssh: connect to host 192\.0\.2\.1"
+    with pytest.raises(RemoteCommandError, match=ended):
+        run("true")

@@ -6,8 +6,8 @@ reaches it the way an operator does: by running ``socat`` on the load
 balancer itself, over a channel that already authenticates the caller.
 
 - ``ssh``: plain SSH with a key, then sudo. Fast (one connection per
-  machine, shared by the commands); what the lab uses by default, with
-  Vagrant's user and key.
+  machine, and on it one root shell that runs the commands one after
+  another); what the lab uses by default, with Vagrant's user and key.
 - ``ansible``: an ad-hoc Ansible command against an inventory. Slower (one
   Ansible run per command) but reaches whatever Ansible reaches: containers
   through the docker connection, bastions, vaulted credentials.
@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from peerlab.runtime import RemoteCommandError, Runner
+from peerlab.shell import ShellSession, session_runner
 
 COMMAND_TIMEOUT_S = 60
 CHANNELS = ("ssh", "ansible")
@@ -137,24 +138,19 @@ def ssh_control_folder() -> Path:
 
 
 def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> Runner:
-    """A Runner that executes shell commands as root on ``address`` over SSH, one
-    shared connection for all of them."""
+    """A Runner that executes shell commands as root on ``address`` over SSH: one
+    root shell (``sudo`` once) on one shared connection, fed a command at a time
+    (peerlab.shell), started again when it ended."""
     identity = str(key or vagrant_insecure_key())
     sharing = sharing_options(ssh_control_folder())
-
-    def run(command: str) -> str:
-        argv = [
-            "ssh", "-i", identity, *SSH_OPTIONS, *sharing, f"{user}@{address}",
-            f"sudo sh -c {shlex.quote(command)}",
-        ]  # fmt: skip
-        result = _run_with_deadline(argv, address)
-        if result.returncode != 0:
-            raise RemoteCommandError(
-                f"{address}: `{command}` exited {result.returncode}: {result.stderr.strip()}"
-            )
-        return result.stdout
-
-    return run
+    argv = [
+        "ssh", "-i", identity, *SSH_OPTIONS, *sharing, f"{user}@{address}", "sudo -n sh",
+    ]  # fmt: skip
+    # The shell's input is a pipe of its own, never the caller's: ssh makes its
+    # input non-blocking and, when its shared connection breaks, can exit
+    # without restoring it; on an inherited stdin every later Ansible command
+    # of the caller would then refuse to start ("Ansible requires blocking IO").
+    return session_runner(ShellSession(argv, address, timeout=COMMAND_TIMEOUT_S))
 
 
 def project_tool(name: str) -> str:
