@@ -166,18 +166,20 @@ gates: venv $(GATES_VENV)/.installed ## The collection as built: ansible-test sa
 	pytest -p no:cacheprovider tests/gates
 
 .PHONY: test-docker
-test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2): Debian 12, then 13 beside forky
-	@images/docker/build bookworm
-	@# Each release's scenario has machines and a network of its own. Debian
-	@# 12's runs alone, while the labs' side runs the libvirt lab, whose
-	@# emulated VMs take a core for their whole life (the next images build
-	@# meanwhile); then Debian 13 and forky side by side, when the labs' side
-	@# runs no VM. A failed build runs again, in the open, before its scenario.
-	@scripts/side-by-side bookworm "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm" \
-	  images "{ images/docker/build trixie && images/docker/build forky; } || \
+test-docker: deps ## Molecule docker scenario on Debian 12, 13 and forky (HAProxy 2.6, 3.0, 3.2): forky, then 12 beside 13
+	@images/docker/build forky
+	@# Each release's scenario has machines and a network of its own. forky's,
+	@# the longest (25 min beside Debian 13, 22 min for 13 beside it), runs
+	@# alone while the labs' side runs the libvirt lab, whose emulated VMs
+	@# take a core for their whole life (the next images build meanwhile);
+	@# then Debian 12 and 13, the shorter two, side by side, when the labs'
+	@# side runs no VM, so that neither side ends long before the other. A
+	@# failed build runs again, in the open, before its scenario.
+	@scripts/side-by-side forky "$(MAKE) --no-print-directory molecule-docker DEBIAN=forky" \
+	  images "{ images/docker/build bookworm && images/docker/build trixie; } || \
 	    echo 'images: built again before their scenarios'"
-	@scripts/side-by-side trixie "$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie" \
-	  forky "$(MAKE) --no-print-directory molecule-docker DEBIAN=forky"
+	@scripts/side-by-side bookworm "$(MAKE) --no-print-directory molecule-docker DEBIAN=bookworm" \
+	  trixie "$(MAKE) --no-print-directory molecule-docker DEBIAN=trixie"
 
 .PHONY: molecule-docker
 # A release's /24 is where molecule/docker/host_vars/<release>-web.yml puts its
@@ -229,9 +231,9 @@ test-lab-libvirt: ## test-lab with PROVIDER=libvirt: the narrative, then the VM 
 # builds meanwhile). Then two sides run at once, in two phases that keep the
 # emulated VMs (a core for their whole life) beside one docker scenario, not
 # two: the box, then the libvirt lab (which also runs the VM scenario's
-# stages on its VMs) beside the Debian 12 scenario; then the collection's
-# gates, the installed collection and the docker lab beside the Debian 13
-# and forky scenarios. Their machines live on networks of their own; the
+# stages on its VMs) beside the forky scenario, the longest; then the
+# collection's gates, the installed collection and the docker lab beside the
+# Debian 12 and 13 scenarios. Their machines live on networks of their own; the
 # two Vagrant labs take turns (LAB_LOCK). Every Debian package either side
 # needs is installed before, so no two package installs run at once.
 .PHONY: test
@@ -242,7 +244,7 @@ test: deps ## Everything CI runs: lint, unit, then the docker scenarios beside t
 	@# on the labs' side, which has minutes to spare, so that the docker
 	@# side, the longer one, does not wait for it.
 	@scripts/side-by-side checks "$(MAKE) --no-print-directory lint unit" \
-	  image "images/docker/build bookworm"
+	  image "images/docker/build forky"
 	@scripts/side-by-side docker "$(MAKE) --no-print-directory test-docker" \
 	  labs "$(MAKE) --no-print-directory box test-labs"
 
