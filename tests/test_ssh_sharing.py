@@ -66,22 +66,30 @@ def test_a_folder_too_long_for_sockets_gets_no_sharing(tmp_path):
     assert not folder.exists()
 
 
+def runner_over_fake_ssh(folder: Path, monkeypatch, script: str):
+    """ssh_runner with a stand-in ``ssh`` (a shell script run in place of it)
+    first on PATH."""
+    fake_ssh = folder / "ssh"
+    fake_ssh.write_text(f"#!/bin/sh\n{script}\n")
+    fake_ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return ssh_runner("192.0.2.1", key=folder / "key")
+
+
 def test_ssh_gets_a_stdin_of_its_own_not_the_callers(short_tmp, monkeypatch):
     # ssh makes its stdin non-blocking; on the caller's stdin that outlives a
     # broken ssh and stops every later Ansible command of the caller. This
     # stand-in for ssh notes what its stdin is, then serves as the machine's
-    # root shell (its last argument is the command ssh would run there).
+    # root shell.
     seen = short_tmp / "stdin"
-    fake_ssh = short_tmp / "ssh"
-    fake_ssh.write_text(f"#!/bin/sh\nreadlink /proc/self/fd/0 >{seen}\nexec sh\n")
-    fake_ssh.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
     read_end, write_end = os.pipe()
     saved_stdin = os.dup(0)
     os.dup2(read_end, 0)
     try:
         callers = os.readlink("/proc/self/fd/0")
-        run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+        run = runner_over_fake_ssh(
+            short_tmp, monkeypatch, f"readlink /proc/self/fd/0 >{seen}\nexec sh"
+        )
         answers = [run("echo one"), run("echo two")]
     finally:
         os.dup2(saved_stdin, 0)
@@ -94,21 +102,14 @@ def test_ssh_gets_a_stdin_of_its_own_not_the_callers(short_tmp, monkeypatch):
 
 
 def test_a_failed_command_names_the_machine_the_command_and_its_errors(short_tmp, monkeypatch):
-    fake_ssh = short_tmp / "ssh"
-    fake_ssh.write_text("#!/bin/sh\nexec sh\n")
-    fake_ssh.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
-    run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+    run = runner_over_fake_ssh(short_tmp, monkeypatch, "exec sh")
     with pytest.raises(RemoteCommandError, match=r"192\.0\.2\.1: `ls /none` exited 2: ls: "):
         run("ls /none")
 
 
 def test_a_machine_ssh_cannot_reach_is_named_with_sshs_reason(short_tmp, monkeypatch):
-    fake_ssh = short_tmp / "ssh"
-    fake_ssh.write_text("#!/bin/sh\necho 'ssh: connect to host 192.0.2.1: refused' >&2\nexit 255\n")
-    fake_ssh.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{short_tmp}{os.pathsep}{os.environ['PATH']}")
-    run = ssh_runner("192.0.2.1", key=short_tmp / "key")
+    refused = "echo 'ssh: connect to host 192.0.2.1: refused' >&2\nexit 255"
+    run = runner_over_fake_ssh(short_tmp, monkeypatch, refused)
     ended = r"192\.0\.2\.1: the shell ended \(exit 255\): ssh: connect to host 192\.0\.2\.1"
     with pytest.raises(RemoteCommandError, match=ended):
         run("true")
