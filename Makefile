@@ -52,17 +52,23 @@ COLLECTION_LINK := $(VENV)/collections/ansible_collections/haproxy_peers_lab/lab
 # version, for ansible.cfg and Molecule's config.
 MITOGEN_LINK := $(VENV)/ansible_mitogen
 
+# --no-compile: pip would byte-compile every file of every package (the
+# ansible package alone ships thousands of modules that never run here), 22
+# of the 30 s requirements-lab.txt takes from a warm cache; Python compiles
+# what it imports on first use instead.
+PIP_INSTALL := $(VENV)/bin/pip install -q --no-compile
+
 $(VENV)/.installed-lab: requirements-lab.txt pyproject.toml
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-lab.txt
-	$(VENV)/bin/pip install -q --no-deps -e .
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -r requirements-lab.txt
+	$(PIP_INSTALL) --no-deps -e .
 	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
 	@ln -sfn "$$($(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')" $(MITOGEN_LINK)
 	@touch $@
 
 $(VENV)/.installed: requirements.txt $(VENV)/.installed-lab
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	@touch $@
 
 .PHONY: docker-engine
