@@ -146,10 +146,8 @@ def ssh_runner(address: str, user: str = "vagrant", key: Path | None = None) -> 
     argv = [
         "ssh", "-i", identity, *SSH_OPTIONS, *sharing, f"{user}@{address}", "sudo -n sh",
     ]  # fmt: skip
-    # The shell's input is a pipe of its own, never the caller's: ssh makes its
-    # input non-blocking and, when its shared connection breaks, can exit
-    # without restoring it; on an inherited stdin every later Ansible command
-    # of the caller would then refuse to start ("Ansible requires blocking IO").
+    # The shell's input is a pipe of its own, never the caller's (why:
+    # _run_with_deadline).
     return session_runner(ShellSession(argv, address, timeout=COMMAND_TIMEOUT_S))
 
 
